@@ -1,0 +1,58 @@
+# The README's test command is `make test`. Each layer also runs alone (see CONTRIBUTING.md).
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= $(CURDIR)/.venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt tests/requirements.txt | sha256sum | cut -c1-12)
+# The collection as ansible sees it: .build/collections/ansible_collections/calico_egress/aws -> this checkout.
+COLLECTIONS := $(CURDIR)/.build/collections
+LINK := $(COLLECTIONS)/ansible_collections/calico_egress/aws
+
+export PATH := $(BIN):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help test venv link lint sanity ruff units pytest build clean
+
+help:  ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
+
+test: venv lint sanity ruff pytest  ## Everything CI runs, in order; ends with pytest's summary
+
+$(STAMP): requirements.txt tests/requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r tests/requirements.txt
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+venv: $(STAMP) link  ## Create or reuse .venv with every tool the tests need
+
+link:
+	@mkdir -p $(dir $(LINK))
+	@test -L $(LINK) || ln -s $(CURDIR) $(LINK)
+
+lint: venv  ## ansible-lint, production profile
+	ansible-lint
+
+sanity: venv  ## ansible-test sanity (on a copy under .build/sanity)
+	PYTHON=$(BIN)/python tools/sanity.sh
+
+ruff: venv  ## ruff lint and format check
+	ruff check .
+	ruff format --check .
+
+units: venv  ## Unit tests only
+	python -m pytest tests/unit
+
+pytest: venv  ## Every pytest layer (units, packaging, ...)
+	python -m pytest
+
+build: venv  ## Build the collection tarball into .build/dist
+	ansible-galaxy collection build --force --output-path .build/dist
+
+clean:  ## Remove build output (keeps .venv)
+	rm -rf .build tests/output
