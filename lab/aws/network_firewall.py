@@ -99,6 +99,8 @@ class NetworkFirewallBackend:
         "DeleteFirewallPolicy": "delete_firewall_policy",
         "ListFirewallPolicies": "list_firewall_policies",
         "DeleteFirewall": "delete_firewall",
+        "TagResource": "tag_resource",
+        "UntagResource": "untag_resource",
     }
 
     def dispatch(self, action, params):
@@ -632,6 +634,26 @@ class NetworkFirewallBackend:
         if next_token:
             result["NextToken"] = next_token
         return result
+
+    # ---- tags -------------------------------------------------------------------------------------------------
+
+    def _tagged(self, arn):
+        for store in (self.rule_groups, self.policies, self.firewalls):
+            if arn in store:
+                return store[arn]
+        raise _not_found("Resource %s" % arn)
+
+    def tag_resource(self, params):
+        record = self._tagged(params.get("ResourceArn"))
+        tags = {t["Key"]: t["Value"] for t in record.get("Tags") or []}
+        tags.update({t["Key"]: t["Value"] for t in params.get("Tags") or []})
+        record["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+        return {}
+
+    def untag_resource(self, params):
+        record = self._tagged(params.get("ResourceArn"))
+        record["Tags"] = [t for t in record.get("Tags") or [] if t["Key"] not in (params.get("TagKeys") or [])]
+        return {}
 
     # ---- firewalls (only what deletion needs; CreateFirewall is not emulated) -------------------------------
 

@@ -339,6 +339,8 @@ def test_every_operation_validated_against_the_model():
     nfw.backend.add_firewall("fw", policy["FirewallPolicyResponse"]["FirewallPolicyArn"])
     nfw("DeleteFirewall", FirewallName="fw")
     nfw("DeleteFirewallPolicy", FirewallPolicyName="p")
+    nfw("TagResource", ResourceArn=arn, Tags=[{"Key": "k", "Value": "v"}])
+    nfw("UntagResource", ResourceArn=arn, TagKeys=["k"])
     nfw("DeleteRuleGroup", RuleGroupArn=arn)
     assert nfw.validated == set(NetworkFirewallBackend.ACTIONS)
 
@@ -348,3 +350,13 @@ def test_the_validator_rejects_keys_the_model_does_not_know():
     shape = MODEL.operation_model("ListRuleGroups").output_shape
     report = ParamValidator().validate({"RuleGroups": [], "Extra": 1}, shape)
     assert report.has_errors() and "Unknown parameter" in report.generate_report()
+
+
+def test_tag_and_untag(nfw):
+    arn = create_group(nfw, Tags=[{"Key": "a", "Value": "1"}])["RuleGroupResponse"]["RuleGroupArn"]
+    nfw("TagResource", ResourceArn=arn, Tags=[{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "3"}])
+    nfw("UntagResource", ResourceArn=arn, TagKeys=["b"])
+    assert nfw("DescribeRuleGroup", RuleGroupArn=arn)["RuleGroupResponse"]["Tags"] == [{"Key": "a", "Value": "3"}]
+    assert (
+        error_of(nfw, "TagResource", ResourceArn=arn + "x", Tags=[{"Key": "a", "Value": "1"}]).code == "ResourceNotFoundException"
+    )
