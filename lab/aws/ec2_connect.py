@@ -1,0 +1,3 @@
+"""TGW Connect: attachments and peers (moto implements none of it)."""
+
+HANDLERS = {}

@@ -1,0 +1,3 @@
+"""TGW routing details moto lacks or gets wrong: CIDR blocks, routes, route search, associations, propagations."""
+
+HANDLERS = {}
