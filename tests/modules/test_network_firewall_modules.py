@@ -47,69 +47,69 @@ def create_policy(aws, name="inspection", order="DEFAULT_ACTION_ORDER", refs=())
     return aws.client("network-firewall").create_firewall_policy(FirewallPolicyName=name, FirewallPolicy=body)
 
 
-def test_check_mode_create_makes_no_write(nfw_aws):
-    result = group(nfw_aws, check_mode=True, diff=True, name="egress", rules=BLOG_RULES)
+def test_check_mode_create_makes_no_write(aws):
+    result = group(aws, check_mode=True, diff=True, name="egress", rules=BLOG_RULES)
     assert result["changed"] and not result.get("failed"), result
     assert result["plan"]["action"] == "create" and len(result["plan"]["changes"]["added"]) == 2
     assert [r["name"] for r in result["diff"]["after"]["rules"]] == ["egress gateway to database", "everyone else to database"]
-    assert writes(nfw_aws) == []
-    assert nfw_aws.client("network-firewall").list_rule_groups()["RuleGroups"] == []
+    assert writes(aws) == []
+    assert aws.client("network-firewall").list_rule_groups()["RuleGroups"] == []
 
 
-def test_create_then_second_run_is_unchanged(nfw_aws):
-    first = group(nfw_aws, name="egress", rules=BLOG_RULES, tags={"team": "platform"})
+def test_create_then_second_run_is_unchanged(aws):
+    first = group(aws, name="egress", rules=BLOG_RULES, tags={"team": "platform"})
     assert first["changed"] and first["plan"]["action"] == "create", first
     assert first["rule_group"]["capacity"] == 100 and first["rule_group"]["consumed_capacity"] == 2
     assert first["rule_group"]["tags"] == {"team": "platform", "calico_egress:owner": "calico_egress"}
     assert [r["action"] for r in first["rule_group"]["rules"]] == ["pass", "drop"]
-    nfw_aws.reset_calls()
-    second = group(nfw_aws, name="egress", rules=BLOG_RULES, tags={"team": "platform"})
+    aws.reset_calls()
+    second = group(aws, name="egress", rules=BLOG_RULES, tags={"team": "platform"})
     assert not second["changed"] and second["plan"]["action"] == "none", second
-    assert writes(nfw_aws) == []
+    assert writes(aws) == []
 
 
-def test_sid_written_as_one_option_is_idempotent(nfw_aws):
+def test_sid_written_as_one_option_is_idempotent(aws):
     """community.aws #1634: AWS stores sid:N as keyword sid + setting N; our own sids must not flap either."""
     rules = [dict(BLOG_RULES[0], sid=42)]
-    group(nfw_aws, name="egress", rules=rules)
-    options = stored_rules(nfw_aws)[0]["RuleOptions"]
+    group(aws, name="egress", rules=rules)
+    options = stored_rules(aws)[0]["RuleOptions"]
     assert {"Keyword": "sid", "Settings": ["42"]} in options
-    assert not group(nfw_aws, name="egress", rules=rules)["changed"]
+    assert not group(aws, name="egress", rules=rules)["changed"]
 
 
-def test_update_diff_at_rule_level_and_delete(nfw_aws):
-    group(nfw_aws, name="egress", rules=BLOG_RULES)
+def test_update_diff_at_rule_level_and_delete(aws):
+    group(aws, name="egress", rules=BLOG_RULES)
     changed_rules = [dict(BLOG_RULES[0], destination_port=[5432, 6432]), BLOG_RULES[1]]
-    preview = group(nfw_aws, check_mode=True, diff=True, name="egress", rules=changed_rules)
+    preview = group(aws, check_mode=True, diff=True, name="egress", rules=changed_rules)
     assert preview["changed"] and len(preview["plan"]["changes"]["changed"]) == 1
     assert preview["plan"]["changes"]["changed"][0]["after"]["destination_port"] == "[5432,6432]"
-    update = group(nfw_aws, name="egress", rules=changed_rules)
+    update = group(aws, name="egress", rules=changed_rules)
     assert update["changed"] and update["plan"]["action"] == "update"
-    assert stored_rules(nfw_aws)[0]["Header"]["DestinationPort"] == "[5432,6432]"
-    assert not group(nfw_aws, name="egress", rules=changed_rules)["changed"]
-    nfw_aws.reset_calls()
-    assert group(nfw_aws, check_mode=True, name="egress", state="absent")["changed"]
-    assert writes(nfw_aws) == []
-    deleted = group(nfw_aws, name="egress", state="absent")
+    assert stored_rules(aws)[0]["Header"]["DestinationPort"] == "[5432,6432]"
+    assert not group(aws, name="egress", rules=changed_rules)["changed"]
+    aws.reset_calls()
+    assert group(aws, check_mode=True, name="egress", state="absent")["changed"]
+    assert writes(aws) == []
+    deleted = group(aws, name="egress", state="absent")
     assert deleted["changed"] and deleted["plan"]["action"] == "delete"
-    assert not group(nfw_aws, name="egress", state="absent")["changed"]
+    assert not group(aws, name="egress", state="absent")["changed"]
 
 
-def test_group_not_ours_is_left_alone_in_exclusive_mode(nfw_aws):
-    client = nfw_aws.client("network-firewall")
+def test_group_not_ours_is_left_alone_in_exclusive_mode(aws):
+    client = aws.client("network-firewall")
     client.create_rule_group(
         RuleGroupName="foreign",
         Type="STATEFUL",
         Capacity=10,
         Rules="pass tcp any any -> 10.9.9.9 443 (sid:9;)",
     )
-    result = group(nfw_aws, name="foreign", rules=BLOG_RULES)
+    result = group(aws, name="foreign", rules=BLOG_RULES)
     assert result["failed"] and "not ours" in result["msg"]
-    assert group(nfw_aws, name="foreign", state="absent")["failed"]
+    assert group(aws, name="foreign", state="absent")["failed"]
     assert client.describe_rule_group(RuleGroupName="foreign", Type="STATEFUL")["RuleGroup"]["RulesSource"]["RulesString"]
 
 
-def test_two_writers_in_merge_mode_one_hits_a_stale_token(nfw_aws, monkeypatch):
+def test_two_writers_in_merge_mode_one_hits_a_stale_token(aws, monkeypatch):
     team_a = [{"name": "a to db", "action": "pass", "source": "10.10.10.0/31", "destination": DATABASE, "destination_port": 5432}]
     team_b = [
         {
@@ -120,7 +120,7 @@ def test_two_writers_in_merge_mode_one_hits_a_stale_token(nfw_aws, monkeypatch):
             "destination_port": 6379,
         }
     ]
-    assert group(nfw_aws, name="shared", mode="merge", owner="team-a", rules=team_a, capacity=50)["changed"]
+    assert group(aws, name="shared", mode="merge", owner="team-a", rules=team_a, capacity=50)["changed"]
     real_describe = nfw_api.describe_rule_group
     interleaved = []
 
@@ -128,24 +128,24 @@ def test_two_writers_in_merge_mode_one_hits_a_stale_token(nfw_aws, monkeypatch):
         answer = real_describe(client, name)
         if not interleaved:  # B writes between A's read and A's write: A's token is now stale
             interleaved.append(None)
-            interleaved[0] = group(nfw_aws, name="shared", mode="merge", owner="team-b", rules=team_b)
+            interleaved[0] = group(aws, name="shared", mode="merge", owner="team-b", rules=team_b)
         return answer
 
     monkeypatch.setattr(nfw_api, "describe_rule_group", describe_then_let_b_write)
     changed_a = [dict(team_a[0], destination_port=[5432, 5433])]
-    result = group(nfw_aws, name="shared", mode="merge", owner="team-a", rules=changed_a)
+    result = group(aws, name="shared", mode="merge", owner="team-a", rules=changed_a)
     assert interleaved[0]["changed"] and not interleaved[0].get("failed"), interleaved[0]
     assert result["changed"] and not result.get("failed"), result
     assert result["token_conflicts"] == 1
-    assert "InvalidTokenException" in [c["error_code"] for c in nfw_aws.calls(service="network-firewall")]
+    assert "InvalidTokenException" in [c["error_code"] for c in aws.calls(service="network-firewall")]
     monkeypatch.undo()
-    owners = sorted(r["owner"] for r in network_firewall_rule_group_result(nfw_aws, "shared")["rules"])
+    owners = sorted(r["owner"] for r in network_firewall_rule_group_result(aws, "shared")["rules"])
     assert owners == ["team-a", "team-b"]
-    ports = {r["owner"]: r["destination_port"] for r in network_firewall_rule_group_result(nfw_aws, "shared")["rules"]}
+    ports = {r["owner"]: r["destination_port"] for r in network_firewall_rule_group_result(aws, "shared")["rules"]}
     assert ports == {"team-a": "[5432,5433]", "team-b": "6379"}
     # merge-mode absent removes only team-b's rules
-    assert group(nfw_aws, name="shared", mode="merge", owner="team-b", state="absent")["changed"]
-    assert [r["owner"] for r in network_firewall_rule_group_result(nfw_aws, "shared")["rules"]] == ["team-a"]
+    assert group(aws, name="shared", mode="merge", owner="team-b", state="absent")["changed"]
+    assert [r["owner"] for r in network_firewall_rule_group_result(aws, "shared")["rules"]] == ["team-a"]
 
 
 def network_firewall_rule_group_result(aws, name):
@@ -155,14 +155,14 @@ def network_firewall_rule_group_result(aws, name):
     return found
 
 
-def test_full_group_is_refused_before_any_write(nfw_aws):
-    group(nfw_aws, name="egress", rules=BLOG_RULES, capacity=2)
-    nfw_aws.reset_calls()
+def test_full_group_is_refused_before_any_write(aws):
+    group(aws, name="egress", rules=BLOG_RULES, capacity=2)
+    aws.reset_calls()
     third = {"name": "one more", "action": "pass", "source": EGRESS, "destination": "10.2.0.11/32", "destination_port": 443}
-    result = group(nfw_aws, name="egress", rules=[*BLOG_RULES, third])
+    result = group(aws, name="egress", rules=[*BLOG_RULES, third])
     assert result["failed"] and "capacity is 2" in result["msg"], result
-    assert writes(nfw_aws) == []
-    changed_capacity = group(nfw_aws, name="egress", rules=BLOG_RULES, capacity=200)
+    assert writes(aws) == []
+    changed_capacity = group(aws, name="egress", rules=BLOG_RULES, capacity=200)
     assert changed_capacity["failed"] and "cannot change" in changed_capacity["msg"]
 
 
@@ -175,48 +175,48 @@ def test_full_group_is_refused_before_any_write(nfw_aws):
         ([dict(BLOG_RULES[0], sid=5), dict(BLOG_RULES[1], sid=5)], "rules[1]: duplicate sid 5"),
     ],
 )
-def test_bad_rules_are_refused_naming_the_field(nfw_aws, rules, field):
-    result = group(nfw_aws, name="egress", rules=rules)
+def test_bad_rules_are_refused_naming_the_field(aws, rules, field):
+    result = group(aws, name="egress", rules=rules)
     assert result["failed"] and field in result["msg"], result
-    assert nfw_aws.calls(service="network-firewall") == []
+    assert aws.calls(service="network-firewall") == []
 
 
-def test_unknown_action_and_bad_suricata_are_refused(nfw_aws):
-    result = group(nfw_aws, name="egress", rules=[dict(BLOG_RULES[0], action="allow")])
+def test_unknown_action_and_bad_suricata_are_refused(aws):
+    result = group(aws, name="egress", rules=[dict(BLOG_RULES[0], action="allow")])
     assert result["failed"] and "action" in result["msg"]
-    result = group(nfw_aws, name="egress", suricata="pass tcp 10.10.10.0/31 any 10.2.0.10 5432 (sid:1;)")
+    result = group(aws, name="egress", suricata="pass tcp 10.10.10.0/31 any 10.2.0.10 5432 (sid:1;)")
     assert result["failed"] and "suricata line 1" in result["msg"], result
-    assert nfw_aws.calls(service="network-firewall") == []
+    assert aws.calls(service="network-firewall") == []
 
 
-def test_suricata_text_group(nfw_aws):
+def test_suricata_text_group(aws):
     text = 'pass tcp 10.10.10.0/31 any -> 10.2.0.10 5432 (msg:"egress"; sid:1;)\ndrop ip any any -> 10.2.0.10 any (sid:2;)\n'
-    assert group(nfw_aws, name="suricata", suricata=text, rule_order="strict")["changed"]
-    again = group(nfw_aws, name="suricata", suricata=text, rule_order="strict")
+    assert group(aws, name="suricata", suricata=text, rule_order="strict")["changed"]
+    again = group(aws, name="suricata", suricata=text, rule_order="strict")
     assert not again["changed"] and again["rule_group"]["suricata"] == text
 
 
-def test_policy_reference_default_order(nfw_aws):
-    group(nfw_aws, name="egress", rules=BLOG_RULES)
-    create_policy(nfw_aws)
-    nfw_aws.reset_calls()
-    preview = policy_ref(nfw_aws, check_mode=True, policy_name="inspection", rule_group_name="egress")
-    assert preview["changed"] and writes(nfw_aws) == []
-    attached = policy_ref(nfw_aws, policy_name="inspection", rule_group_name="egress")
+def test_policy_reference_default_order(aws):
+    group(aws, name="egress", rules=BLOG_RULES)
+    create_policy(aws)
+    aws.reset_calls()
+    preview = policy_ref(aws, check_mode=True, policy_name="inspection", rule_group_name="egress")
+    assert preview["changed"] and writes(aws) == []
+    attached = policy_ref(aws, policy_name="inspection", rule_group_name="egress")
     assert attached["changed"] and attached["reference"]["resource_arn"].endswith("stateful-rulegroup/egress"), attached
-    assert not policy_ref(nfw_aws, policy_name="inspection", rule_group_name="egress")["changed"]
-    refused = group(nfw_aws, name="egress", state="absent")
+    assert not policy_ref(aws, policy_name="inspection", rule_group_name="egress")["changed"]
+    refused = group(aws, name="egress", state="absent")
     assert refused["failed"] and "referenced by 1" in refused["msg"]
-    info = network_firewall_rule_group_result(nfw_aws, "egress")
+    info = network_firewall_rule_group_result(aws, "egress")
     assert [r["policy_name"] for r in info["references"]] == ["inspection"]
-    strict_priority = policy_ref(nfw_aws, policy_name="inspection", rule_group_name="egress", priority=5)
+    strict_priority = policy_ref(aws, policy_name="inspection", rule_group_name="egress", priority=5)
     assert strict_priority["failed"] and "priority" in strict_priority["msg"]
-    assert policy_ref(nfw_aws, policy_name="inspection", rule_group_name="egress", state="absent")["changed"]
-    assert group(nfw_aws, name="egress", state="absent")["changed"]
+    assert policy_ref(aws, policy_name="inspection", rule_group_name="egress", state="absent")["changed"]
+    assert group(aws, name="egress", state="absent")["changed"]
 
 
-def test_strict_policy_keeps_other_references_and_priorities(nfw_aws):
-    client = nfw_aws.client("network-firewall")
+def test_strict_policy_keeps_other_references_and_priorities(aws):
+    client = aws.client("network-firewall")
     other = client.create_rule_group(
         RuleGroupName="other",
         Type="STATEFUL",
@@ -227,23 +227,23 @@ def test_strict_policy_keeps_other_references_and_priorities(nfw_aws):
         },
     )
     other_arn = other["RuleGroupResponse"]["RuleGroupArn"]
-    create_policy(nfw_aws, name="strict", order="STRICT_ORDER", refs=[{"ResourceArn": other_arn, "Priority": 100}])
-    group(nfw_aws, name="egress", rules=BLOG_RULES, rule_order="strict")
-    result = policy_ref(nfw_aws, policy_name="strict", rule_group_name="egress")
+    create_policy(aws, name="strict", order="STRICT_ORDER", refs=[{"ResourceArn": other_arn, "Priority": 100}])
+    group(aws, name="egress", rules=BLOG_RULES, rule_order="strict")
+    result = policy_ref(aws, policy_name="strict", rule_group_name="egress")
     assert result["changed"] and result["reference"]["priority"] == 200, result
     refs = client.describe_firewall_policy(FirewallPolicyName="strict")["FirewallPolicy"]["StatefulRuleGroupReferences"]
     assert [(r["ResourceArn"].rsplit("/", 1)[1], r["Priority"]) for r in refs] == [("other", 100), ("egress", 200)]
-    assert not policy_ref(nfw_aws, policy_name="strict", rule_group_name="egress")["changed"]
-    moved = policy_ref(nfw_aws, policy_name="strict", rule_group_name="egress", priority=50)
+    assert not policy_ref(aws, policy_name="strict", rule_group_name="egress")["changed"]
+    moved = policy_ref(aws, policy_name="strict", rule_group_name="egress", priority=50)
     assert moved["changed"] and moved["reference"]["priority"] == 50
-    clash = policy_ref(nfw_aws, policy_name="strict", rule_group_name="egress", priority=100)
+    clash = policy_ref(aws, policy_name="strict", rule_group_name="egress", priority=100)
     assert clash["failed"] and "already used" in clash["msg"]
 
 
-def test_policy_refuses_rule_order_mismatch_naming_the_side(nfw_aws):
-    group(nfw_aws, name="egress", rules=BLOG_RULES)
-    create_policy(nfw_aws, name="strict", order="STRICT_ORDER")
-    nfw_aws.reset_calls()
-    result = policy_ref(nfw_aws, policy_name="strict", rule_group_name="egress")
+def test_policy_refuses_rule_order_mismatch_naming_the_side(aws):
+    group(aws, name="egress", rules=BLOG_RULES)
+    create_policy(aws, name="strict", order="STRICT_ORDER")
+    aws.reset_calls()
+    result = policy_ref(aws, policy_name="strict", rule_group_name="egress")
     assert result["failed"] and "rule_order: strict" in result["msg"], result
-    assert writes(nfw_aws) == []
+    assert writes(aws) == []
