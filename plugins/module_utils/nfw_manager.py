@@ -230,6 +230,11 @@ def ensure_policy_reference(module, client):
     if group is None:
         if params["state"] == "absent":
             return {"changed": False, "reference": None}
+        if module.check_mode and nfw_api.describe_firewall_policy(
+            client, name=params.get("policy_name"), arn=params.get("policy_arn")
+        ):
+            # check mode after a planned (not made) creation of the group: it would be attached
+            return {"changed": True, "reference": None, "msg": "the rule group does not exist yet; it would be attached"}
         module.fail_json(msg="rule_group: %s does not exist" % (params.get("rule_group_arn") or params.get("rule_group_name")))
     outcome = {}
     try:

@@ -598,3 +598,25 @@ def plan_rule_group(current, desired, mode="exclusive", state="present", explici
         "changes": diff_rules(current_rules, rules_after or []),
         "variables_changed": not same_variables,
     }
+
+
+def summarise_rules(rules):
+    """Module rules (input form) -> one readable line each, e.g. 'PASS tcp 10.10.10.0/31 -> 10.2.0.10/32 port 5432 (db)'."""
+
+    def text(value):
+        items = [str(v) for v in _as_list(value)] or ["any"]
+        return ",".join(items)
+
+    lines = []
+    for rule in rules or []:
+        line = "%s %s %s -> %s port %s" % (
+            str(rule.get("action", "")).upper(),
+            rule.get("protocol") or "tcp",
+            text(rule.get("source")),
+            text(rule.get("destination")),
+            text(rule.get("destination_port")),
+        )
+        if rule.get("name"):
+            line += " (%s)" % rule["name"]
+        lines.append(line)
+    return lines

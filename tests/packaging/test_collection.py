@@ -9,7 +9,7 @@ import tarfile
 import pytest
 import yaml
 
-from ansible_collections.calico_egress.aws.plugins.filter.connect import FilterModule
+from ansible_collections.calico_egress.aws.plugins.filter import connect, network_firewall
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
@@ -87,7 +87,27 @@ def test_ansible_doc_renders_filter(name):
 
 
 def test_every_filter_has_documentation():
-    assert sorted(FilterModule().filters()) == _filter_names()
+    names = [name for plugin in (connect, network_firewall) for name in plugin.FilterModule().filters()]
+    assert sorted(names) == _filter_names()
+
+
+def _module_names():
+    return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
+
+
+@pytest.mark.parametrize("name", _module_names())
+def test_ansible_doc_renders_module(name):
+    result = subprocess.run(
+        [os.path.join(BIN, "ansible-doc"), "-t", "module", "calico_egress.aws.%s" % name],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "calico_egress.aws.%s" % name in result.stdout
+    for section in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
+        assert section in result.stdout, section
 
 
 def test_dependencies_declared_identically_everywhere():

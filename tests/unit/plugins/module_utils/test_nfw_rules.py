@@ -266,3 +266,11 @@ def test_egress_rules_pass_then_drop_with_default_sources():
         nfw_rules.build_egress_rules([{"name": "db", "destination": DB}], [], [])
     with pytest.raises(RuleError, match=r"network_firewall_egress_rules\[1\]\.name: 'db' is used twice"):
         nfw_rules.build_egress_rules([{"name": "db", "destination": DB}, {"name": "db", "destination": DB}], [], [EGRESS])
+
+
+def test_summary_lines():
+    rules = nfw_rules.build_egress_rules([{"name": "db", "destination": DB, "ports": [5432, 6432]}], [DB], [EGRESS])
+    assert nfw_rules.summarise_rules(rules) == [
+        "PASS tcp 10.10.10.0/31 -> 10.2.0.10/32 port 5432,6432 (db)",
+        "DROP ip any -> 10.2.0.10/32 port any (protect 10.2.0.10/32)",
+    ]
