@@ -152,7 +152,7 @@ def build_rule(rule, index, owner, ip_sets=None, port_sets=None):
     destination, destination_version = _address(rule.get("destination"), field + ".destination", ip_vars)
     if source_version and destination_version and source_version != destination_version:
         raise RuleError(
-            "%s: source %s is IPv%d but destination %s is IPv%d"
+            "%s: source %s is IPv%s but destination %s is IPv%s"
             % (field, source, source_version, destination, destination_version)
         )
     built = {

@@ -23,7 +23,7 @@ description:
     again, re-plan and retry, at most 5 times.
   - Check mode makes no mutating call; diff mode shows the reference before and after.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws contributors (@calico-egress)
 options:
   policy_name:
     description: Name of the firewall policy. One of O(policy_name) and O(policy_arn) is required.
@@ -51,17 +51,10 @@ options:
         what is there.
     type: str
     choices: [drop_to_alert, none]
-  wait:
-    description: Wait until the policy is C(ACTIVE) after a change.
-    type: bool
-    default: true
-  wait_timeout:
-    description: How long to wait, in seconds.
-    type: int
-    default: 300
 notes:
   - Uses the network-firewall API actions DescribeFirewallPolicy, UpdateFirewallPolicy and DescribeRuleGroup.
 extends_documentation_fragment:
+  - calico_egress.aws.network_firewall.wait
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3

@@ -30,7 +30,7 @@ description:
   - Deleting (O(state=absent), O(mode=exclusive)) only happens for a group tagged C(calico_egress:owner=<owner>)
     and not referenced by any firewall policy.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws contributors (@calico-egress)
 options:
   name:
     description: Name of the rule group (letters, digits and hyphens).
@@ -134,19 +134,12 @@ options:
   description:
     description: Description of the rule group.
     type: str
-  wait:
-    description: Wait until the group is C(ACTIVE) after a change, or gone after deletion.
-    type: bool
-    default: true
-  wait_timeout:
-    description: How long to wait, in seconds.
-    type: int
-    default: 300
 notes:
   - Only stateful rule groups are managed. The module uses the network-firewall API actions DescribeRuleGroup,
     CreateRuleGroup, UpdateRuleGroup, DeleteRuleGroup, TagResource and UntagResource.
   - The tag C(calico_egress:owner) is never removed by O(purge_tags).
 extends_documentation_fragment:
+  - calico_egress.aws.network_firewall.wait
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.tags

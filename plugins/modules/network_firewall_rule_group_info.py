@@ -16,7 +16,7 @@ description:
     in the input form of M(calico_egress.aws.network_firewall_rule_group) and the firewall policy references
     that point at it.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws contributors (@calico-egress)
 options:
   name:
     description: Name of the rule group. All stateful rule groups when omitted.

@@ -72,10 +72,16 @@ def _filter_names():
     return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "filter", "*.yml")))
 
 
-@pytest.mark.parametrize("name", _filter_names())
-def test_ansible_doc_renders_filter(name):
+def _module_names():
+    return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [("filter", name) for name in _filter_names()] + [("module", name) for name in _module_names()]
+)
+def test_ansible_doc_renders(kind, name):
     result = subprocess.run(
-        [os.path.join(BIN, "ansible-doc"), "-t", "filter", "calico_egress.aws.%s" % name],
+        [os.path.join(BIN, "ansible-doc"), "-t", kind, "calico_egress.aws.%s" % name],
         env=_env(),
         capture_output=True,
         text=True,
@@ -84,30 +90,13 @@ def test_ansible_doc_renders_filter(name):
     assert result.returncode == 0, result.stderr
     assert "calico_egress.aws.%s" % name in result.stdout
     assert "EXAMPLES" in result.stdout
+    if kind == "module":
+        assert "OPTIONS" in result.stdout and "RETURN VALUES" in result.stdout
 
 
 def test_every_filter_has_documentation():
     names = [name for plugin in (connect, network_firewall) for name in plugin.FilterModule().filters()]
     assert sorted(names) == _filter_names()
-
-
-def _module_names():
-    return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
-
-
-@pytest.mark.parametrize("name", _module_names())
-def test_ansible_doc_renders_module(name):
-    result = subprocess.run(
-        [os.path.join(BIN, "ansible-doc"), "-t", "module", "calico_egress.aws.%s" % name],
-        env=_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    assert "calico_egress.aws.%s" % name in result.stdout
-    for section in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
-        assert section in result.stdout, section
 
 
 def test_dependencies_declared_identically_everywhere():

@@ -112,5 +112,5 @@ def test_role_builds_attaches_and_is_idempotent(aws, tmp_path, order, aws_order)
     assert [r["ResourceArn"] for r in refs] == [group["RuleGroupResponse"]["RuleGroupArn"]]
     assert ("Priority" in refs[0]) == (order == "strict")
     aws.reset_calls()
-    changed, _ = _play(aws, tmp_path, order=order)
+    changed = _play(aws, tmp_path, order=order)[0]
     assert changed == 0 and aws.calls(service="network-firewall", mutating=True) == []

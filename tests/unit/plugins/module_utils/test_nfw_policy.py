@@ -58,11 +58,11 @@ def test_rule_order_mismatch_says_which_side_to_change():
 
 
 def test_override_set_kept_and_removed():
-    body, _ = plan_reference(policy(), OURS, DEFAULT, override="DROP_TO_ALERT")
+    body = plan_reference(policy(), OURS, DEFAULT, override="DROP_TO_ALERT")[0]
     assert body["StatefulRuleGroupReferences"][0]["Override"] == {"Action": "DROP_TO_ALERT"}
     with_override = policy(refs=[{"ResourceArn": OURS, "Override": {"Action": "DROP_TO_ALERT"}}])
     assert plan_reference(with_override, OURS, DEFAULT)[0] is None
-    body, _ = plan_reference(with_override, OURS, DEFAULT, override="")
+    body = plan_reference(with_override, OURS, DEFAULT, override="")[0]
     assert body["StatefulRuleGroupReferences"] == [{"ResourceArn": OURS}]
 
 
