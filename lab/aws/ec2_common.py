@@ -85,3 +85,87 @@ def paginate(items, params, minimum=5, maximum=1000):
     end = len(items) if max_results is None else start + max_results
     next_token = base64.b64encode(str(end).encode("ascii")).decode("ascii") if end < len(items) else None
     return items[start:end], next_token
+
+
+# -- attachments and route tables (moto's objects; one state serves moto's handlers and ours) ---------------
+def live_attachment(backend, attachment_id):
+    """The attachment with that id unless it is gone or deleted, else the documented NotFound error."""
+    attachment = backend.transit_gateway_attachments.get(attachment_id)
+    if attachment is None or attachment.state == "deleted":
+        raise ServiceError(
+            "InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found." % attachment_id
+        )
+    return attachment
+
+
+def route_table(backend, route_table_id):
+    table = backend.transit_gateways_route_tables.get(route_table_id)
+    if table is None or table.state == "deleted":
+        # Documented code for an unknown transit gateway route table.
+        raise ServiceError(
+            "InvalidRouteTableID.NotFound", "Transit Gateway Route Table %s was deleted or does not exist." % route_table_id
+        )
+    return table
+
+
+def associated_table(backend, attachment_id):
+    """The route table the attachment is associated with, or None (AWS allows one association)."""
+    for table in backend.transit_gateways_route_tables.values():
+        if attachment_id in table.route_table_associations:
+            return table
+    return None
+
+
+def associate(backend, attachment, table):
+    """Record an association where moto's own handlers look for it (table, attachment, backend index)."""
+    backend.set_route_table_association(attachment.id, table.id)
+    backend.set_attachment_association(attachment.id, table.id)
+    attachment.transit_gateway_route_table = table
+
+
+def disassociate(backend, attachment_id, table):
+    table.route_table_associations.pop(attachment_id, None)
+    backend.transit_gateway_associations.pop(attachment_id, None)
+    attachment = backend.transit_gateway_attachments.get(attachment_id)
+    if attachment is not None:
+        attachment._association_data = {}  # noqa: SLF001 - moto's own bookkeeping field
+        attachment.transit_gateway_route_table = None
+
+
+def propagating_tables(backend, attachment_id):
+    return [
+        table
+        for table in backend.transit_gateways_route_tables.values()
+        if any(item.transitGatewayAttachmentId == attachment_id for item in table.route_table_propagation)
+    ]
+
+
+def enable_propagation(backend, attachment, table):
+    backend.set_route_table_propagation(attachment.id, table.id)
+
+
+def disable_propagation(backend, attachment_id, table):
+    backend.disable_route_table_propagation(attachment_id, table.id)
+
+
+def detach_from_route_tables(backend, attachment_id):
+    """What deleting an attachment does to routing: no association, no propagation, no static routes via it."""
+    table = associated_table(backend, attachment_id)
+    if table is not None:
+        disassociate(backend, attachment_id, table)
+    for table in propagating_tables(backend, attachment_id):
+        disable_propagation(backend, attachment_id, table)
+
+
+def apply_default_route_tables(backend, transit_gateway, attachment):
+    """AWS associates/propagates a new attachment with the TGW's default tables only when those options say enable."""
+    options = transit_gateway.options
+    current = associated_table(backend, attachment.id)
+    if current is not None:
+        disassociate(backend, attachment.id, current)
+    association_table = backend.transit_gateways_route_tables.get(options.get("AssociationDefaultRouteTableId") or "")
+    if options.get("DefaultRouteTableAssociation") == "enable" and association_table is not None:
+        associate(backend, attachment, association_table)
+    propagation_table = backend.transit_gateways_route_tables.get(options.get("PropagationDefaultRouteTableId") or "")
+    if options.get("DefaultRouteTablePropagation") == "enable" and propagation_table is not None:
+        enable_propagation(backend, attachment, propagation_table)

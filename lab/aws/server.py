@@ -14,6 +14,7 @@ import threading
 import time
 from urllib.parse import parse_qs, parse_qsl
 
+from moto.core.exceptions import ServiceException
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ec2.models import ec2_backends
 from moto.moto_api._internal.models import moto_api_backend
@@ -171,6 +172,8 @@ class StandinApp:
                 result = EC2_HANDLERS[request.action](Context(self, request), params)
             except ServiceError as error:
                 return render.ec2_error(error.code, error.message, error.status)
+            except ServiceException as error:  # moto's own checks inside the backend calls we make
+                return render.ec2_error(error.code, error.message)
             if result is PASS_TO_MOTO:
                 return None
             return render.ec2_response(request.action, result)
