@@ -247,3 +247,16 @@ def test_policy_refuses_rule_order_mismatch_naming_the_side(aws):
     result = policy_ref(aws, policy_name="strict", rule_group_name="egress")
     assert result["failed"] and "rule_order: strict" in result["msg"], result
     assert writes(aws) == []
+
+
+def test_modules_ride_out_throttling(aws):
+    """Half of all calls answered ThrottlingException: botocore and AWSRetry retry, results are unchanged."""
+    create_policy(aws)
+    aws.set_knobs(throttle_rate=0.5)
+    assert group(aws, name="egress", rules=BLOG_RULES)["changed"]
+    assert not group(aws, name="egress", rules=BLOG_RULES)["changed"]
+    assert policy_ref(aws, policy_name="inspection", rule_group_name="egress")["changed"]
+    throttled = [c for c in aws.calls(service="network-firewall") if c["error_code"] == "ThrottlingException"]
+    assert len(throttled) >= 5
+    aws.set_knobs(throttle_rate=0.0)
+    assert len(stored_rules(aws)) == 2

@@ -42,10 +42,16 @@ PLAYBOOK = """
     calico_egress_gateway_cidrs: [10.10.10.0/31]
     network_firewall_policy_name: inspection
     network_firewall_rule_order: {order}
+    network_firewall_ip_sets:
+      CACHE: [10.2.0.20/32]
     network_firewall_egress_rules:
       - name: egress gateway to database
         destination: {db}
         ports: [5432]
+      - name: egress gateway to cache
+        sources: [10.10.10.1/32]
+        destination: $CACHE
+        ports: [6379]
     network_firewall_protected_destinations: [{db}]
   roles:
     - calico_egress.aws.network_firewall
@@ -105,9 +111,11 @@ def test_role_builds_attaches_and_is_idempotent(aws, tmp_path, order, aws_order)
     rules = group["RuleGroup"]["RulesSource"]["StatefulRules"]
     assert [(r["Action"], r["Header"]["Source"], r["Header"]["DestinationPort"]) for r in rules] == [
         ("PASS", "10.10.10.0/31", "5432"),
+        ("PASS", "10.10.10.1/32", "6379"),
         ("DROP", "ANY", "ANY"),
     ]
     assert group["RuleGroup"]["StatefulRuleOptions"]["RuleOrder"] == aws_order
+    assert group["RuleGroup"]["RuleVariables"]["IPSets"] == {"CACHE": {"Definition": ["10.2.0.20/32"]}}
     refs = nfw.describe_firewall_policy(FirewallPolicyName="inspection")["FirewallPolicy"]["StatefulRuleGroupReferences"]
     assert [r["ResourceArn"] for r in refs] == [group["RuleGroupResponse"]["RuleGroupArn"]]
     assert ("Priority" in refs[0]) == (order == "strict")
