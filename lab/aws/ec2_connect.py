@@ -67,7 +67,7 @@ class ConnectAttachment(TransitGatewayAttachment):
 
 
 class ConnectPeer:
-    def __init__(self, attachment, peer_address, tgw_address, inside_cidrs, peer_asn, tgw_asn, lifecycle):
+    def __init__(self, attachment, *, peer_address, tgw_address, inside_cidrs, peer_asn, tgw_asn, lifecycle):
         self.id = new_id("tgw-connect-peer")
         self.attachment_id = attachment.id
         self.transit_gateway_id = attachment.transit_gateway_id
@@ -386,12 +386,12 @@ def create_transit_gateway_connect_peer(ctx, params):
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-connect-peer")
     peer = ConnectPeer(
         attachment,
-        str(peer_address),
-        str(tgw_address),
-        inside_cidrs,
-        peer_asn,
-        tgw_asn(transit_gateway),
-        Lifecycle(ctx.knobs["connect_peer_pending_seconds"]),
+        peer_address=str(peer_address),
+        tgw_address=str(tgw_address),
+        inside_cidrs=inside_cidrs,
+        peer_asn=peer_asn,
+        tgw_asn=tgw_asn(transit_gateway),
+        lifecycle=Lifecycle(ctx.knobs["connect_peer_pending_seconds"]),
     )
     registry(backend).peers[peer.id] = peer
     if tags:

@@ -240,7 +240,7 @@ def test_describe_connects_filters_tags_and_pagination(world):
         world.vpc_attachment_id,
         TagSpecifications=[{"ResourceType": "transit-gateway-attachment", "Tags": [{"Key": "cluster", "Value": "blue"}]}],
     )
-    for _ in range(5):
+    for _index in range(5):
         make_connect(ec2, world.vpc_attachment_id)
     by_tag = ec2.describe_transit_gateway_connects(Filters=[{"Name": "tag:cluster", "Values": ["blue"]}])[
         "TransitGatewayConnects"
