@@ -84,8 +84,6 @@ def _apply_rule_group_once(module, client, desired, outcome):
     outcome["before"] = current
     plan = plan_rule_group(current, desired, params["mode"], params["state"], params.get("capacity"))
     outcome["plan"] = plan
-    if current is not None and params["mode"] == "exclusive" and plan["action"] in ("update", "delete"):
-        _check_ownership(current, params)
     if plan["action"] == "delete" and current["RuleGroupResponse"].get("NumberOfAssociations"):
         raise PlanRefused(
             "rule group %s is referenced by %d firewall policies: "
@@ -95,10 +93,16 @@ def _apply_rule_group_once(module, client, desired, outcome):
     tags_to_set, tags_to_unset = {}, []
     if params["state"] == "present" and current is not None and params.get("tags") is not None:
         current_tags = boto3_tag_list_to_ansible_dict(current["RuleGroupResponse"].get("Tags") or [])
-        tags_to_set, tags_to_unset = compare_aws_tags(current_tags, _wanted_tags(params), params["purge_tags"])
+        if params["mode"] == "exclusive":
+            tags_to_set, tags_to_unset = compare_aws_tags(current_tags, _wanted_tags(params), params["purge_tags"])
+        else:  # a shared group: set our tags, never remove anybody's, leave the owner tag alone
+            tags_to_set, tags_to_unset = compare_aws_tags(current_tags, dict(params["tags"]), False)
+            tags_to_set.pop(OWNER_TAG, None)
         tags_to_unset = [key for key in tags_to_unset if key != OWNER_TAG]
     outcome["tags"] = {"set": tags_to_set, "unset": tags_to_unset}
     outcome["changed"] = plan["action"] != "none" or bool(tags_to_set or tags_to_unset)
+    if outcome["changed"] and current is not None and params["mode"] == "exclusive":
+        _check_ownership(current, params)
     if module.check_mode or not outcome["changed"]:
         return current
     arn = current["RuleGroupResponse"]["RuleGroupArn"] if current else None

@@ -260,3 +260,14 @@ def test_modules_ride_out_throttling(aws):
     assert len(throttled) >= 5
     aws.set_knobs(throttle_rate=0.0)
     assert len(stored_rules(aws)) == 2
+
+
+def test_tags_exclusive_purges_merge_only_adds(aws):
+    group(aws, name="egress", rules=BLOG_RULES, tags={"team": "platform", "cost": "1"})
+    result = group(aws, name="egress", rules=BLOG_RULES, tags={"team": "network"})
+    assert result["changed"] and result["plan"]["action"] == "none"
+    assert result["rule_group"]["tags"] == {"team": "network", "calico_egress:owner": "calico_egress"}
+    merged = group(aws, name="egress", mode="merge", owner="team-b", rules=[dict(BLOG_RULES[0], name="b")], tags={"b": "1"})
+    assert merged["rule_group"]["tags"] == {"team": "network", "b": "1", "calico_egress:owner": "calico_egress"}
+    foreign_tag_change = group(aws, name="egress", owner="team-b", rules=BLOG_RULES, tags={"x": "y"})
+    assert foreign_tag_change["failed"] and "not ours" in foreign_tag_change["msg"]
