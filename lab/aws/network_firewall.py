@@ -17,6 +17,12 @@ Semantics emulated (AWS's documented behaviour unless marked "best guess"):
 - A policy's StatefulEngineOptions.RuleOrder must equal the RuleOrder of every stateful group it references.
 - Deleting a rule group a policy references, or a policy a firewall uses -> InvalidOperationException.
 - List* are paginated with MaxResults / NextToken (opaque tokens).
+- TagResource / UntagResource on rule groups, policies and firewalls.
+
+Not emulated: Create/Describe/UpdateFirewall (firewalls are seeded with add_firewall() so DeleteFirewall and
+policy-in-use checks can be tested), AWS managed rule groups, AnalyzeRuleGroup, TLS inspection, the lingering
+DELETING state (deleted objects vanish at once), traffic evaluation. ARNs use the backend's region and account
+(the server makes one backend, so every region answers with us-east-1 ARNs).
 """
 
 import base64

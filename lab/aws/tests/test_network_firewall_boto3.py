@@ -1,8 +1,32 @@
 """The Network Firewall stand-in through the real server and a real boto3 client (botocore validates requests
 and parses answers with the service model)."""
 
+import json
+
 import botocore.exceptions
 import pytest
+
+from lab.aws.fidelity import check_json, check_parsed_response
+
+
+class WireChecker:
+    """Checks every raw JSON answer key by key against the output shape (boto3's parser drops unknown keys).
+
+    botocore 1.44 lists network-firewall as smithy-rpc-v2-cbor first and json second; the client resolves json,
+    so the raw body is JSON whatever metadata["protocol"] says.
+    """
+
+    def __init__(self, client):
+        self.problems, self.operations = [], []
+        client.meta.events.register("after-call.network-firewall", self._after_call)
+
+    def _after_call(self, http_response, parsed, model, **_):
+        self.operations.append(model.name)
+        if http_response.status_code < 300:
+            problems = []
+            check_json(json.loads(http_response.content or b"{}"), model.output_shape, model.name, problems)
+            self.problems += problems + check_parsed_response(model, parsed)
+
 
 RULES = "pass tcp 10.10.10.0/31 any -> 10.2.0.10 5432 (sid:1;)\ndrop ip any any -> 10.2.0.10 any (sid:2;)"
 
@@ -27,6 +51,7 @@ def five_tuple(sid):
 
 def test_rule_group_and_policy_lifecycle_through_boto3(aws):
     nfw = aws.client("network-firewall")
+    recorder = WireChecker(nfw)
     dry = nfw.create_rule_group(RuleGroupName="g", Type="STATEFUL", Capacity=1, Rules=RULES, DryRun=True)
     assert dry["RuleGroupResponse"]["ConsumedCapacity"] == 2
     assert (
@@ -62,6 +87,14 @@ def test_rule_group_and_policy_lifecycle_through_boto3(aws):
     nfw.delete_rule_group(RuleGroupArn=arn)
     assert code_of(nfw.describe_rule_group, RuleGroupArn=arn) == "ResourceNotFoundException"
     assert code_of(nfw.delete_firewall, FirewallName="none") == "ResourceNotFoundException"
+    nfw.list_rule_groups()
+    nfw.list_firewall_policies()
+    assert recorder.problems == []
+    assert set(recorder.operations) == {
+        "CreateRuleGroup", "DescribeRuleGroup", "UpdateRuleGroup", "DeleteRuleGroup", "ListRuleGroups", "TagResource",
+        "UntagResource", "CreateFirewallPolicy", "DescribeFirewallPolicy", "UpdateFirewallPolicy", "DeleteFirewallPolicy",
+        "ListFirewallPolicies", "DeleteFirewall",
+    }  # fmt: skip
     logged = {c["action"] for c in aws.calls(service="network-firewall")}
     assert {"CreateRuleGroup", "UpdateRuleGroup", "TagResource", "DeleteFirewall"} <= logged
 
