@@ -82,8 +82,23 @@ def _apply_rule_group_once(module, client, desired, outcome):
     params = module.params
     current = nfw_api.describe_rule_group(client, params["name"])
     outcome["before"] = current
-    plan = plan_rule_group(current, desired, params["mode"], params["state"], params.get("capacity"))
+    plan = plan_rule_group(
+        current,
+        desired,
+        mode=params["mode"],
+        state=params["state"],
+        explicit_capacity=params.get("capacity"),
+        replace=params.get("replace_on_capacity_change"),
+    )
     outcome["plan"] = plan
+    if plan["action"] == "replace":
+        if params["mode"] != "exclusive":
+            raise PlanRefused("replace_on_capacity_change: a shared (mode merge) rule group is never recreated; ask its owner")
+        if current["RuleGroupResponse"].get("NumberOfAssociations"):
+            raise PlanRefused(
+                "rule group %s needs a new capacity but is referenced by %d firewall policies; detach it first to recreate it"
+                % (params["name"], current["RuleGroupResponse"]["NumberOfAssociations"])
+            )
     if plan["action"] == "delete" and current["RuleGroupResponse"].get("NumberOfAssociations"):
         raise PlanRefused(
             "rule group %s is referenced by %d firewall policies: "
@@ -106,7 +121,11 @@ def _apply_rule_group_once(module, client, desired, outcome):
     if module.check_mode or not outcome["changed"]:
         return current
     arn = current["RuleGroupResponse"]["RuleGroupArn"] if current else None
-    if plan["action"] == "create":
+    if plan["action"] == "replace":  # capacity is immutable: delete, then create below with the new capacity
+        nfw_api.delete_rule_group(client, arn)
+        nfw_api.wait_rule_group(client, arn, "RuleGroupDeleted", params["wait_timeout"])
+        tags_to_set, tags_to_unset = {}, []
+    if plan["action"] in ("create", "replace"):
         request = {
             "RuleGroupName": params["name"],
             "Type": "STATEFUL",

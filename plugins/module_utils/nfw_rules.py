@@ -500,10 +500,10 @@ def _current_body(current):
     return (current or {}).get("RuleGroup") or {}
 
 
-def plan_rule_group(current, desired, mode="exclusive", state="present", explicit_capacity=None):
+def plan_rule_group(current, desired, *, mode="exclusive", state="present", explicit_capacity=None, replace=False):
     """Compare the described group (DescribeRuleGroup answer or None) with the desired one.
 
-    Returns {'action': 'create'|'update'|'delete'|'none', 'body': RuleGroup to send, 'capacity',
+    Returns {'action': 'create'|'update'|'replace'|'delete'|'none', 'body': RuleGroup to send, 'capacity',
     'needed', 'changes' (rule-level), 'rule_group_after'}. Raises RuleError for what AWS cannot do
     (capacity change, rule order change, group too small), before any write.
     """
@@ -572,15 +572,25 @@ def plan_rule_group(current, desired, mode="exclusive", state="present", explici
             "changes": diff_rules([], rules_after or []),
         }
     capacity = response.get("Capacity")
-    if explicit_capacity is not None and explicit_capacity != capacity:
+    wrong_capacity = explicit_capacity is not None and explicit_capacity != capacity
+    if (wrong_capacity or needed > capacity) and replace:
+        return {
+            "action": "replace",
+            "body": new_body,
+            "capacity": compute_capacity(needed, explicit_capacity),
+            "needed": needed,
+            "changes": diff_rules(current_rules, rules_after or []),
+        }
+    if wrong_capacity:
         raise RuleError(
             "capacity: rule group %s has capacity %d and AWS cannot change it (asked %d); "
-            "delete and recreate the group to change it" % (response.get("RuleGroupName"), capacity, explicit_capacity)
+            "set replace_on_capacity_change to delete and recreate it"
+            % (response.get("RuleGroupName"), capacity, explicit_capacity)
         )
     if needed > capacity:
         raise RuleError(
             "rules: rule group %s would hold %d rules but its capacity is %d (fixed at creation); "
-            "remove rules or recreate the group" % (response.get("RuleGroupName"), needed, capacity)
+            "remove rules or set replace_on_capacity_change" % (response.get("RuleGroupName"), needed, capacity)
         )
     same_source = (
         rules_equal(current_rules, rules_after, desired["rule_order"])

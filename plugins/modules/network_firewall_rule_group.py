@@ -117,8 +117,16 @@ options:
   capacity:
     description:
       - Capacity at creation (1-30000). AWS cannot change it later; a different value for an existing group
-        is refused. Default is twice the number of rules, at least 100.
+        is refused unless O(replace_on_capacity_change=true). Default is twice the number of rules, at least 100.
     type: int
+  replace_on_capacity_change:
+    description:
+      - When O(capacity) differs from the group's, or the rules no longer fit, delete the group and create it again
+        with the new capacity instead of failing.
+      - Only for a group of ours (O(mode=exclusive)) that no firewall policy references (AWS refuses to delete a
+        referenced group; detach it first with M(calico_egress.aws.network_firewall_policy_rule_group)).
+    type: bool
+    default: false
   mode:
     description:
       - V(exclusive) makes the group exactly what is given and requires the group to be ours (tag
@@ -242,7 +250,7 @@ plan:
   type: dict
   contains:
     action:
-      description: V(create), V(update), V(delete) or V(none).
+      description: V(create), V(update), V(replace) (delete and create for a new capacity), V(delete) or V(none).
       type: str
     changes:
       description: Rule-level changes by sid, with C(added), C(removed) and C(changed) (each C(before)/C(after)).
@@ -291,6 +299,7 @@ def main():
         port_sets=dict(type="dict"),
         rule_order=dict(type="str", choices=["default", "strict"], default="default"),
         capacity=dict(type="int"),
+        replace_on_capacity_change=dict(type="bool", default=False),
         mode=dict(type="str", choices=["exclusive", "merge"], default="exclusive"),
         owner=dict(type="str", default="calico_egress"),
         description=dict(type="str"),

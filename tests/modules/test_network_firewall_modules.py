@@ -271,3 +271,21 @@ def test_tags_exclusive_purges_merge_only_adds(aws):
     assert merged["rule_group"]["tags"] == {"team": "network", "b": "1", "calico_egress:owner": "calico_egress"}
     foreign_tag_change = group(aws, name="egress", owner="team-b", rules=BLOG_RULES, tags={"x": "y"})
     assert foreign_tag_change["failed"] and "not ours" in foreign_tag_change["msg"]
+
+
+def test_capacity_change_replaces_on_request_only_when_unreferenced(aws):
+    group(aws, name="egress", rules=BLOG_RULES, capacity=2)
+    third = {"name": "one more", "action": "pass", "source": EGRESS, "destination": "10.2.0.11/32", "destination_port": 443}
+    aws.reset_calls()
+    preview = group(aws, check_mode=True, name="egress", rules=[*BLOG_RULES, third], replace_on_capacity_change=True)
+    assert preview["changed"] and preview["plan"]["action"] == "replace" and preview["plan"]["capacity"] == 100
+    assert writes(aws) == []
+    create_policy(aws)
+    policy_ref(aws, policy_name="inspection", rule_group_name="egress")
+    refused = group(aws, name="egress", rules=[*BLOG_RULES, third], replace_on_capacity_change=True)
+    assert refused["failed"] and "detach it first" in refused["msg"]
+    policy_ref(aws, policy_name="inspection", rule_group_name="egress", state="absent")
+    replaced = group(aws, name="egress", rules=[*BLOG_RULES, third], replace_on_capacity_change=True, tags={"team": "a"})
+    assert replaced["changed"] and replaced["rule_group"]["capacity"] == 100, replaced
+    assert replaced["rule_group"]["tags"] == {"team": "a", "calico_egress:owner": "calico_egress"}
+    assert len(replaced["rule_group"]["rules"]) == 3

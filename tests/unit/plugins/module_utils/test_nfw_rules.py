@@ -274,3 +274,12 @@ def test_summary_lines():
         "PASS tcp 10.10.10.0/31 -> 10.2.0.10/32 port 5432,6432 (db)",
         "DROP ip any -> 10.2.0.10/32 port any (protect 10.2.0.10/32)",
     ]
+
+
+def test_replace_on_request_recomputes_capacity():
+    desired = nfw_rules.desired_rule_group(params())
+    plan = nfw_rules.plan_rule_group(described([aws_rule(1)], capacity=1), desired, replace=True)
+    assert plan["action"] == "replace" and plan["capacity"] == 100 and plan["needed"] == 2
+    plan = nfw_rules.plan_rule_group(described([aws_rule(1)]), desired, explicit_capacity=300, replace=True)
+    assert plan["action"] == "replace" and plan["capacity"] == 300
+    assert nfw_rules.plan_rule_group(described(desired["rules"]), desired, replace=True)["action"] == "none"
