@@ -289,3 +289,32 @@ def test_capacity_change_replaces_on_request_only_when_unreferenced(aws):
     assert replaced["changed"] and replaced["rule_group"]["capacity"] == 100, replaced
     assert replaced["rule_group"]["tags"] == {"team": "a", "calico_egress:owner": "calico_egress"}
     assert len(replaced["rule_group"]["rules"]) == 3
+
+
+def test_policy_writer_in_between_is_kept(aws, monkeypatch):
+    """Another writer attaches its group between our read and our write: we re-read and keep its reference."""
+    client = aws.client("network-firewall")
+    group(aws, name="egress", rules=BLOG_RULES)
+    other = client.create_rule_group(
+        RuleGroupName="other", Type="STATEFUL", Capacity=5, Rules="pass tcp any any -> 10.9.9.9 443 (sid:9;)"
+    )
+    create_policy(aws)
+    real_describe = nfw_api.describe_firewall_policy
+    interleaved = []
+
+    def describe_then_other_writer(client_, name=None, arn=None):
+        answer = real_describe(client_, name=name, arn=arn)
+        if not interleaved:
+            interleaved.append(True)
+            body = dict(
+                answer["FirewallPolicy"],
+                StatefulRuleGroupReferences=[{"ResourceArn": other["RuleGroupResponse"]["RuleGroupArn"]}],
+            )
+            client.update_firewall_policy(FirewallPolicyName="inspection", UpdateToken=answer["UpdateToken"], FirewallPolicy=body)
+        return answer
+
+    monkeypatch.setattr(nfw_api, "describe_firewall_policy", describe_then_other_writer)
+    result = policy_ref(aws, policy_name="inspection", rule_group_name="egress")
+    assert result["changed"] and result["token_conflicts"] == 1, result
+    refs = client.describe_firewall_policy(FirewallPolicyName="inspection")["FirewallPolicy"]["StatefulRuleGroupReferences"]
+    assert sorted(r["ResourceArn"].rsplit("/", 1)[1] for r in refs) == ["egress", "other"]
