@@ -1,9 +1,9 @@
 """The stale-token retry is bounded and retries only InvalidTokenException."""
 
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from botocore.exceptions import ClientError
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
 from ansible_collections.calico_egress.aws.plugins.module_utils import nfw_api
 
 
