@@ -92,6 +92,32 @@ def create_transit_gateway(ctx, params):
     return PASS_TO_MOTO
 
 
+def delete_transit_gateway(ctx, params):
+    backend = ctx.backend
+    purge_expired(backend)
+    tgw = transit_gateway(backend, params["TransitGatewayId"])
+    attached = [
+        item.id
+        for item in backend.transit_gateway_attachments.values()
+        if item.transit_gateway_id == tgw.id and item.state != "deleted"
+    ]
+    if attached:
+        # Documented behaviour (attachments go first); the code is our best guess.
+        raise ServiceError(
+            "IncorrectState", "%s has attachments (%s); delete them first." % (tgw.id, attached[0]), documented=False
+        )
+    return PASS_TO_MOTO
+
+
+def delete_transit_gateway_route_table(ctx, params):
+    table = route_table(ctx.backend, params["TransitGatewayRouteTableId"])
+    if table.route_table_associations or table.route_table_propagation:
+        raise ServiceError(
+            "IncorrectState", "%s still has associations or propagations; remove them first." % table.id, documented=False
+        )
+    return PASS_TO_MOTO
+
+
 def transit_gateway_view(backend, tgw):
     options = {key: value for key, value in tgw.options.items() if value not in (None, "")}
     return {
@@ -567,6 +593,8 @@ def search_transit_gateway_routes(ctx, params):
 HANDLERS = {
     "CreateTransitGateway": create_transit_gateway,
     "ModifyTransitGateway": modify_transit_gateway,
+    "DeleteTransitGateway": delete_transit_gateway,
+    "DeleteTransitGatewayRouteTable": delete_transit_gateway_route_table,
     "CreateTransitGatewayVpcAttachment": create_transit_gateway_vpc_attachment,
     "DescribeTransitGatewayVpcAttachments": describe_transit_gateway_vpc_attachments,
     "DeleteTransitGatewayVpcAttachment": delete_transit_gateway_vpc_attachment,
