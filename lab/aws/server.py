@@ -21,7 +21,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server as werkzeug_make_server
 
-from lab.aws import ec2_connect, ec2_routing, render
+from lab.aws import ec2_connect, ec2_routing, ec2_tags, render
 from lab.aws.ec2_common import PASS_TO_MOTO
 from lab.aws.errors import ServiceError
 from lab.aws.routing import TableRouteProvider
@@ -37,6 +37,7 @@ HTTP_REASONS.update({501: "Not Implemented", 503: "Service Unavailable"})
 EC2_HANDLERS = {}
 EC2_HANDLERS.update(ec2_connect.HANDLERS)
 EC2_HANDLERS.update(ec2_routing.HANDLERS)
+EC2_HANDLERS.update(ec2_tags.HANDLERS)
 
 
 def is_mutating(action):

@@ -364,3 +364,22 @@ def test_lifecycle_captures_delays_when_transitions_start(monkeypatch):
     assert (life.state, life.expired) == ("deleted", False)
     clock[0] = 117.0
     assert life.expired
+
+
+def test_connect_peers_can_be_tagged_and_their_tags_described(world):
+    ec2 = world.ec2
+    peer_id = make_peer(ec2, world.connect_id, "169.254.6.0/29")["TransitGatewayConnectPeerId"]
+    ec2.create_tags(Resources=[peer_id, world.connect_id], Tags=[{"Key": "owner", "Value": "calico"}])
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["transit-gateway-connect-peer"]}])["Tags"]
+    assert tags == [{"ResourceId": peer_id, "ResourceType": "transit-gateway-connect-peer", "Key": "owner", "Value": "calico"}]
+    assert peer_ids(ec2, Filters=[{"Name": "tag:owner", "Values": ["calico"]}]) == [peer_id]
+    ec2.delete_tags(Resources=[peer_id], Tags=[{"Key": "owner"}])
+    assert peer_ids(ec2, Filters=[{"Name": "tag-key", "Values": ["owner"]}]) == []
+    assert error_code(ec2.create_tags, Resources=["tgw-connect-peer-0000000000000000f"], Tags=[{"Key": "a", "Value": "b"}]) == (
+        "InvalidTransitGatewayConnectPeerID.NotFound"
+    )
+    # moto still validates the ids it knows.
+    assert (
+        error_code(ec2.create_tags, Resources=["vpc-0000000000000000f"], Tags=[{"Key": "a", "Value": "b"}])
+        == "InvalidVpcID.NotFound"
+    )

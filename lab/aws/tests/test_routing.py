@@ -332,3 +332,18 @@ def test_deleting_a_connect_attachment_withdraws_its_routes_and_a_used_transport
         "TransitGatewayVpcAttachment"
     ]
     assert deleted["State"] == "deleting"
+
+
+def test_tgw_and_route_table_cannot_be_deleted_while_in_use(world):
+    ec2 = world.ec2
+    assert error_code(ec2.delete_transit_gateway, TransitGatewayId=world.tgw_id) == "IncorrectState"
+    assert (
+        error_code(ec2.delete_transit_gateway_route_table, TransitGatewayRouteTableId=world.default_table_id) == "IncorrectState"
+    )
+    empty = ec2.create_transit_gateway_route_table(TransitGatewayId=world.tgw_id)["TransitGatewayRouteTable"][
+        "TransitGatewayRouteTableId"
+    ]
+    assert (
+        ec2.delete_transit_gateway_route_table(TransitGatewayRouteTableId=empty)["TransitGatewayRouteTable"]["State"] == "deleted"
+    )
+    assert error_code(ec2.delete_transit_gateway, TransitGatewayId="tgw-0000000000000000f") == "InvalidTransitGatewayID.NotFound"

@@ -3,9 +3,11 @@
 import importlib
 import io
 import json
+import re
 import time
 import urllib.error
 import urllib.request
+from xml.etree import ElementTree
 
 import pytest
 from botocore.exceptions import ClientError
@@ -208,3 +210,38 @@ def test_network_firewall_without_backend_module_is_unknown_operation(monkeypatc
     monkeypatch.setattr("importlib.import_module", refuse)
     code, body = wsgi_call(app, "NetworkFirewall_20201112.ListRuleGroups", {})
     assert code == 501 and body["__type"] == "UnknownOperationException"
+
+
+def raw_error_body(aws, operation, **params):
+    """The raw body of a failing call, captured before botocore parses it."""
+    client = aws.client("ec2", retries={"total_max_attempts": 1, "mode": "standard"})
+    bodies = []
+    client.meta.events.register("after-call.ec2", lambda http_response, **_: bodies.append(http_response))
+    with pytest.raises(ClientError):
+        getattr(client, operation)(**params)
+    return bodies[-1]
+
+
+@pytest.mark.parametrize(
+    "operation, params, code",
+    [
+        (
+            "describe_transit_gateway_connect_peers",
+            {"TransitGatewayConnectPeerIds": ["tgw-connect-peer-0000000000000000f"]},
+            "InvalidTransitGatewayConnectPeerID.NotFound",
+        ),
+        ("describe_vpcs", {"VpcIds": ["vpc-0000000000000000f"]}, "InvalidVpcID.NotFound"),
+    ],
+)
+def test_ec2_errors_use_ec2_error_document_for_ours_and_moto(aws, operation, params, code):
+    response = raw_error_body(aws, operation, **params)
+    assert response.status_code == 400
+    # moto's own errors carry the EC2 namespace, ours none (as AWS): compare local names.
+    text = re.sub(r' xmlns="[^"]*"', "", response.content.decode())
+    root = ElementTree.fromstring(text)
+    assert root.tag == "Response"
+    assert [child.tag for child in root] == ["Errors", "RequestID"]
+    error = root.find("Errors/Error")
+    assert error.findtext("Code") == code
+    assert error.findtext("Message")
+    assert root.findtext("RequestID")
