@@ -111,15 +111,17 @@ def registry(backend):
 
 
 def purge_expired(backend):
-    """Forget deleted objects once deleted_retention_seconds have passed."""
+    """Forget deleted objects once deleted_retention_seconds have passed; refresh moto attachments being deleted."""
     peers = registry(backend).peers
     for peer_id in [peer_id for peer_id, peer in peers.items() if peer.lifecycle.expired]:
         del peers[peer_id]
     attachments = backend.transit_gateway_attachments
-    for attachment_id in [
-        key for key, value in attachments.items() if isinstance(value, ConnectAttachment) and value.lifecycle.expired
-    ]:
-        del attachments[attachment_id]
+    for attachment_id, attachment in list(attachments.items()):
+        deletion = attachment.__dict__.get("standin_deletion")  # a moto attachment we are deleting
+        if deletion is not None and not deletion.expired:
+            attachment.state = deletion.state
+        elif deletion is not None or (isinstance(attachment, ConnectAttachment) and attachment.lifecycle.expired):
+            del attachments[attachment_id]
 
 
 def connect_attachments(backend):

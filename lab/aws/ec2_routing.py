@@ -29,6 +29,7 @@ from lab.aws.ec2_common import (
 )
 from lab.aws.ec2_connect import ConnectAttachment, bgp_status, connect_attachments, live_peers, purge_expired
 from lab.aws.errors import ServiceError
+from lab.aws.state import Lifecycle
 
 MAX_TGW_CIDR_BLOCKS = 5  # documented quota
 ATTACHMENT_NOT_FOUND = ("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found.")
@@ -191,6 +192,15 @@ def create_transit_gateway_vpc_attachment(ctx, params):
             raise invalid("Subnet %s does not belong to %s." % (subnet_id, vpc.id))
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-attachment")
     options = {key: str(value) for key, value in (params.get("Options") or {}).items()}
+    purge_expired(backend)
+    for attachment_id, item in list(backend.transit_gateway_attachments.items()):
+        # A deleted attachment of the same VPC does not block a new one (a deleting one does: moto's duplicate check).
+        if (
+            item.resource_type == "vpc"
+            and item.state == "deleted"
+            and (item.transit_gateway_id, item.resource_id) == (tgw.id, vpc.id)
+        ):
+            del backend.transit_gateway_attachments[attachment_id]
     attachment = backend.create_transit_gateway_vpc_attachment(
         transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=list(params["SubnetIds"]), tags=tags, options=options
     )
@@ -204,6 +214,7 @@ def vpc_attachments(backend):
 
 def describe_transit_gateway_vpc_attachments(ctx, params):
     backend = ctx.backend
+    purge_expired(backend)
     spec = {
         "ids_param": "TransitGatewayAttachmentIds",
         "not_found": ATTACHMENT_NOT_FOUND,
@@ -235,9 +246,12 @@ def delete_transit_gateway_vpc_attachment(ctx, params):
             "IncorrectState", "%s is the transport of Connect attachment %s." % (attachment.id, users[0]), documented=False
         )
     detach_from_route_tables(backend, attachment.id)
-    view = vpc_attachment_view(backend, attachment, state="deleting")
-    del backend.transit_gateway_attachments[attachment.id]
-    return {"TransitGatewayVpcAttachment": view}
+    # moto forgets it at once; AWS shows deleting, then deleted for a while (see purge_expired).
+    deletion = Lifecycle(0.0)
+    deletion.delete(ctx.knobs["deleting_seconds"], ctx.knobs["deleted_retention_seconds"])
+    attachment.standin_deletion = deletion
+    attachment.state = deletion.state
+    return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment, state="deleting")}
 
 
 # -- all attachments --------------------------------------------------------------------------------------------
