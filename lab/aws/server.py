@@ -29,6 +29,7 @@ from lab.aws.state import Knobs
 
 NFW_TARGET_PREFIX = "NetworkFirewall_20201112."
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Search")
+EC2_ERROR_NAMESPACE = re.compile(rb'<Response xmlns="[^"]*">')
 CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 HTTP_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 412: "Precondition Failed", 500: "Internal Server Error"}
 HTTP_REASONS.update({501: "Not Implemented", 503: "Service Unavailable"})
@@ -166,8 +167,8 @@ class StandinApp:
         if request.service == "ec2" and request.action in EC2_HANDLERS:
             if params is None:
                 return render.ec2_error("InvalidParameterValue", "Malformed request for %s." % request.action)
-            if params.get("DryRun") and is_mutating(request.action):
-                # Documented: DryRunOperation (HTTP 412) when the caller would have been allowed.
+            if params.get("DryRun"):
+                # Documented, for reads too: DryRunOperation (HTTP 412) when the caller would have been allowed.
                 return render.ec2_error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
             try:
                 result = EC2_HANDLERS[request.action](Context(self, request), params)
@@ -212,6 +213,9 @@ class StandinApp:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
+        if captured["status"] >= 400:
+            # EC2's error document has no namespace; moto adds one to the root element.
+            body = EC2_ERROR_NAMESPACE.sub(b"<Response>", body, count=1)
         return captured["status"], dict(captured["headers"]), body
 
     def _params(self, request):

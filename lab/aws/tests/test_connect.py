@@ -336,8 +336,9 @@ def test_dry_run_answers_dry_run_operation_and_changes_nothing(aws, world):
         DryRun=True,
     )
     assert code == "DryRunOperation"
+    assert error_code(ec2.describe_transit_gateway_connect_peers, DryRun=True) == "DryRunOperation"
     assert peer_ids(ec2) == []
-    assert aws.calls()[-2]["error_code"] == "DryRunOperation"
+    assert [call["error_code"] for call in aws.calls()[-3:]] == ["DryRunOperation", "DryRunOperation", None]
 
 
 def test_tag_specification_for_another_resource_type_is_refused(world):
