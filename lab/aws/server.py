@@ -51,7 +51,9 @@ class CallLog:
         self._calls = []
         self._seq = 0
 
-    def record(self, service, action, params, error_code):
+    def record(self, service, action, params, response):
+        status = response[0]
+        error_code = StandinApp.error_code(*response)
         with self._lock:
             self._seq += 1
             self._calls.append(
@@ -62,6 +64,7 @@ class CallLog:
                     "action": action,
                     "params": params,
                     "error_code": error_code,
+                    "status": status,
                     "mutating": is_mutating(action),
                 }
             )
@@ -149,14 +152,14 @@ class StandinApp:
                 response = render.json_error("ThrottlingException", "Rate exceeded", 400)
             else:
                 response = render.ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
-            self.calls.record(request.service, request.action, params, self._error_code(*response))
+            self.calls.record(request.service, request.action, params, response)
             return self._respond(start_response, *response)
 
         with self.lock:
             response = self._dispatch(request, params)
             if response is None:
                 response = self._call_moto(environ)
-        self.calls.record(request.service, request.action, params, self._error_code(*response))
+        self.calls.record(request.service, request.action, params, response)
         return self._respond(start_response, *response)
 
     # -- dispatch --------------------------------------------------------------------------------------
@@ -241,7 +244,8 @@ class StandinApp:
         return False
 
     @staticmethod
-    def _error_code(status, headers, body):
+    def error_code(status, headers, body):
+        """The AWS error code of a response (None for a success)."""
         if status < 400:
             return None
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body

@@ -57,7 +57,7 @@ def test_call_log_records_service_action_params_and_mutating(aws):
 def test_call_log_records_error_codes(aws):
     with pytest.raises(ClientError):
         aws.client("ec2").describe_vpcs(VpcIds=["vpc-00000000000000000"])
-    assert aws.calls()[-1]["error_code"] == "InvalidVpcID.NotFound"
+    assert (aws.calls()[-1]["error_code"], aws.calls()[-1]["status"]) == ("InvalidVpcID.NotFound", 400)
 
 
 @pytest.mark.parametrize(
