@@ -383,3 +383,13 @@ def test_deleted_vpc_attachment_goes_deleting_then_deleted_then_gone(aws, ec2):
     assert [a["TransitGatewayAttachmentId"] for a in ec2.describe_transit_gateway_attachments()["TransitGatewayAttachments"]] == [
         second
     ]
+
+
+def test_documented_supernet_of_match_example(world):
+    """botocore's documentation: routes 10.0.1.0/29 and 10.0.1.0/31, supernet-of-match 10.0.1.0/30 -> 10.0.1.0/29."""
+    ec2, table = world.ec2, world.default_table_id
+    for cidr in ("10.0.1.0/29", "10.0.1.0/31"):
+        ec2.create_transit_gateway_route(TransitGatewayRouteTableId=table, DestinationCidrBlock=cidr, Blackhole=True)
+    static = ("type", ["static"])  # the world's VPC route 10.0.0.0/16 is a supernet too
+    assert destinations(search(ec2, table, static, ("route-search.supernet-of-match", ["10.0.1.0/30"]))) == ["10.0.1.0/29"]
+    assert destinations(search(ec2, table, static, ("route-search.subnet-of-match", ["10.0.1.0/30"]))) == ["10.0.1.0/31"]
