@@ -117,10 +117,10 @@ def purge_expired(backend):
         del peers[peer_id]
     attachments = backend.transit_gateway_attachments
     for attachment_id, attachment in list(attachments.items()):
-        deletion = attachment.__dict__.get("standin_deletion")  # a moto attachment we are deleting
-        if deletion is not None and not deletion.expired:
-            attachment.state = deletion.state
-        elif deletion is not None or (isinstance(attachment, ConnectAttachment) and attachment.lifecycle.expired):
+        lifecycle = attachment.__dict__.get("standin_lifecycle")  # a moto VPC attachment whose state we drive
+        if lifecycle is not None and not lifecycle.expired:
+            attachment.state = lifecycle.state
+        elif lifecycle is not None or (isinstance(attachment, ConnectAttachment) and attachment.lifecycle.expired):
             del attachments[attachment_id]
 
 

@@ -204,8 +204,11 @@ def create_transit_gateway_vpc_attachment(ctx, params):
     attachment = backend.create_transit_gateway_vpc_attachment(
         transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=list(params["SubnetIds"]), tags=tags, options=options
     )
+    # moto makes it available at once; AWS answers pending and gets there later (see purge_expired).
+    attachment.standin_lifecycle = Lifecycle(ctx.knobs["vpc_attachment_pending_seconds"])
+    attachment.state = attachment.standin_lifecycle.state
     apply_default_route_tables(backend, tgw, attachment)
-    return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment)}
+    return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment, state="pending")}
 
 
 def vpc_attachments(backend):
@@ -236,6 +239,8 @@ def delete_transit_gateway_vpc_attachment(ctx, params):
     attachment = live_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.resource_type != "vpc":
         raise invalid("%s is not a VPC attachment." % attachment.id)
+    if attachment.state == "deleting":
+        raise ServiceError("IncorrectState", "%s is already being deleted." % attachment.id, documented=False)
     users = [
         item.id
         for item in connect_attachments(backend)
@@ -246,11 +251,10 @@ def delete_transit_gateway_vpc_attachment(ctx, params):
             "IncorrectState", "%s is the transport of Connect attachment %s." % (attachment.id, users[0]), documented=False
         )
     detach_from_route_tables(backend, attachment.id)
-    # moto forgets it at once; AWS shows deleting, then deleted for a while (see purge_expired).
-    deletion = Lifecycle(0.0)
-    deletion.delete(ctx.knobs["deleting_seconds"], ctx.knobs["deleted_retention_seconds"])
-    attachment.standin_deletion = deletion
-    attachment.state = deletion.state
+    # moto would forget it at once; AWS shows deleting, then deleted for a while (see purge_expired).
+    lifecycle = attachment.__dict__.setdefault("standin_lifecycle", Lifecycle(0.0))
+    lifecycle.delete(ctx.knobs["deleting_seconds"], ctx.knobs["deleted_retention_seconds"])
+    attachment.state = lifecycle.state
     return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment, state="deleting")}
 
 
