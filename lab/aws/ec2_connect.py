@@ -270,7 +270,6 @@ def connect_attachment(backend, attachment_id):
 
 def create_transit_gateway_connect(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     transport_id = params["TransportTransitGatewayAttachmentId"]
     transport = backend.transit_gateway_attachments.get(transport_id)
     if transport is None or transport.state == "deleted":
@@ -299,7 +298,6 @@ def create_transit_gateway_connect(ctx, params):
 
 def describe_transit_gateway_connects(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     spec = {
         "ids_param": "TransitGatewayAttachmentIds",
         "not_found": ("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found."),
@@ -318,7 +316,6 @@ def describe_transit_gateway_connects(ctx, params):
 
 def delete_transit_gateway_connect(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     attachment = connect_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.state == "deleting":
         raise ServiceError("IncorrectState", "%s is already being deleted." % attachment.id, documented=False)
@@ -334,7 +331,6 @@ def delete_transit_gateway_connect(ctx, params):
 
 def create_transit_gateway_connect_peer(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     attachment = connect_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.state != "available":
         raise ServiceError(
@@ -382,7 +378,6 @@ def create_transit_gateway_connect_peer(ctx, params):
 
 def describe_transit_gateway_connect_peers(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     spec = {
         "ids_param": "TransitGatewayConnectPeerIds",
         "not_found": ("InvalidTransitGatewayConnectPeerID.NotFound", "Transit Gateway Connect peer %s not found."),
@@ -399,7 +394,6 @@ def describe_transit_gateway_connect_peers(ctx, params):
 
 def delete_transit_gateway_connect_peer(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     peer_id = params["TransitGatewayConnectPeerId"]
     peer = registry(backend).peers.get(peer_id)
     if peer is None or peer.state == "deleted":

@@ -27,7 +27,7 @@ from lab.aws.ec2_common import (
     tags_from_specifications,
     tags_of,
 )
-from lab.aws.ec2_connect import ConnectAttachment, bgp_status, connect_attachments, live_peers, purge_expired
+from lab.aws.ec2_connect import ConnectAttachment, bgp_status, connect_attachments, live_peers
 from lab.aws.errors import ServiceError
 from lab.aws.state import Lifecycle
 
@@ -95,7 +95,6 @@ def create_transit_gateway(ctx, params):
 
 def delete_transit_gateway(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     tgw = transit_gateway(backend, params["TransitGatewayId"])
     attached = [
         item.id
@@ -192,7 +191,6 @@ def create_transit_gateway_vpc_attachment(ctx, params):
             raise invalid("Subnet %s does not belong to %s." % (subnet_id, vpc.id))
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-attachment")
     options = {key: str(value) for key, value in (params.get("Options") or {}).items()}
-    purge_expired(backend)
     for attachment_id, item in list(backend.transit_gateway_attachments.items()):
         # A deleted attachment of the same VPC does not block a new one (a deleting one does: moto's duplicate check).
         if (
@@ -217,7 +215,6 @@ def vpc_attachments(backend):
 
 def describe_transit_gateway_vpc_attachments(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     spec = {
         "ids_param": "TransitGatewayAttachmentIds",
         "not_found": ATTACHMENT_NOT_FOUND,
@@ -235,7 +232,6 @@ def describe_transit_gateway_vpc_attachments(ctx, params):
 
 def delete_transit_gateway_vpc_attachment(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     attachment = live_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.resource_type != "vpc":
         raise invalid("%s is not a VPC attachment." % attachment.id)
@@ -286,7 +282,6 @@ def attachment_view(backend, attachment):
 
 def describe_transit_gateway_attachments(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
 
     def association_field(field):
         return lambda item: (association_of(backend, item) or {}).get(field)

@@ -174,7 +174,10 @@ class StandinApp:
                 # Documented, for reads too: DryRunOperation (HTTP 412) when the caller would have been allowed.
                 return render.ec2_error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
             try:
-                result = EC2_HANDLERS[request.action](Context(self, request), params)
+                context = Context(self, request)
+                # Time-driven states are evaluated once per call, before any handler looks at them.
+                ec2_connect.purge_expired(context.backend)
+                result = EC2_HANDLERS[request.action](context, params)
             except ServiceError as error:
                 return render.ec2_error(error.code, error.message, error.status)
             except ServiceException as error:  # moto's own checks inside the backend calls we make
