@@ -192,6 +192,7 @@ def peer_view(backend, peer, provider, state=None):
 
 # -- validation (the stand-in plays AWS: its own rules, not the collection's) ---------------------------------
 def invalid(message, documented=False):
+    """InvalidParameterValue: AWS documents the rules, not which code each violation gets (so: best guess)."""
     return ServiceError("InvalidParameterValue", message, documented=documented)
 
 
@@ -286,7 +287,7 @@ def create_transit_gateway_connect(ctx, params):
         )
     protocol = (params.get("Options") or {}).get("Protocol")
     if protocol != "gre":
-        raise invalid("Options.Protocol must be gre.", documented=True)
+        raise invalid("Options.Protocol must be gre.")
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-attachment")
     transit_gateway = backend.transit_gateways[transport.transit_gateway_id]
     attachment = ConnectAttachment(backend, transit_gateway, transport, tags, Lifecycle(ctx.knobs["connect_pending_seconds"]))

@@ -69,9 +69,7 @@ def checked_cidr_blocks(blocks):
         except ValueError:
             raise invalid("%s is not a valid CIDR block." % block, documented=True)
         if network.prefixlen > (24 if network.version == 4 else 64):
-            raise invalid(
-                "Transit gateway CIDR block %s must be a /24 or larger (IPv6: /64 or larger)." % network, documented=True
-            )
+            raise invalid("Transit gateway CIDR block %s must be a /24 or larger (IPv6: /64 or larger)." % network)
         if network.version == 4 and network.subnet_of(ipaddress.ip_network("169.254.0.0/16")):
             raise invalid("Transit gateway CIDR block %s cannot be in 169.254.0.0/16." % network)
         for other in networks:
