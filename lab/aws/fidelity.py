@@ -107,7 +107,9 @@ def check_raw_response(operation_model, body):
     if shape is None:
         return []
     problems = []
-    protocol = operation_model.metadata["protocol"]
+    # botocore >= 1.42 lists several protocols (network-firewall: smithy-rpc-v2-cbor, json); we serve JSON.
+    protocols = operation_model.metadata.get("protocols") or [operation_model.metadata["protocol"]]
+    protocol = "ec2" if "ec2" in protocols else "json" if "json" in protocols else protocols[0]
     if protocol == "ec2":
         root = ElementTree.fromstring(body)
         expected = "%sResponse" % operation_model.name

@@ -1,20 +1,14 @@
 """The Network Firewall stand-in through the real server and a real boto3 client (botocore validates requests
 and parses answers with the service model)."""
 
-import json
-
 import botocore.exceptions
 import pytest
 
-from lab.aws.fidelity import check_json, check_parsed_response
+from lab.aws.fidelity import check_parsed_response, check_raw_response
 
 
 class WireChecker:
-    """Checks every raw JSON answer key by key against the output shape (boto3's parser drops unknown keys).
-
-    botocore 1.44 lists network-firewall as smithy-rpc-v2-cbor first and json second; the client resolves json,
-    so the raw body is JSON whatever metadata["protocol"] says.
-    """
+    """Checks every raw JSON answer key by key against the output shape (boto3's parser drops unknown keys)."""
 
     def __init__(self, client):
         self.problems, self.operations = [], []
@@ -23,9 +17,7 @@ class WireChecker:
     def _after_call(self, http_response, parsed, model, **_):
         self.operations.append(model.name)
         if http_response.status_code < 300:
-            problems = []
-            check_json(json.loads(http_response.content or b"{}"), model.output_shape, model.name, problems)
-            self.problems += problems + check_parsed_response(model, parsed)
+            self.problems += check_raw_response(model, http_response.content) + check_parsed_response(model, parsed)
 
 
 RULES = "pass tcp 10.10.10.0/31 any -> 10.2.0.10 5432 (sid:1;)\ndrop ip any any -> 10.2.0.10 any (sid:2;)"
