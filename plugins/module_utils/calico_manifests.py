@@ -470,17 +470,25 @@ def calico_node_status(node, api_version=CALICO_API_VERSION, instance="default",
     }
 
 
-def bgp_session_report(node, tgw_addresses, status):
-    """Compare a CalicoNodeStatus status with the expected TGW peers.
+def bgp_session_report(statuses, nodes):
+    """Compare CalicoNodeStatus objects with the TGW peers every tunnel node must have Established.
 
-    Returns {'node', 'established': bool, 'peers': [{'peer_ip', 'state'}], 'not_established': [...]}.
+    statuses: CalicoNodeStatus objects (any order); nodes: [{'name', 'tgw_addresses'}] (build_manifests()['nodes']).
+    Returns {'established': bool, 'nodes': [{'node', 'established', 'peers': [{'peer_ip', 'state'}]}],
+    'not_established': ['node-a 169.254.6.2: Active', ...]} ('NotReported' when calico-node has not said yet).
     """
-    peers = {}
-    for peer in ((status or {}).get("bgp") or {}).get("peersV4") or []:
-        peers[peer.get("peerIP")] = peer.get("state") or "Unknown"
-    rows = [{"peer_ip": address, "state": peers.get(address, "NotReported")} for address in tgw_addresses]
-    missing = [row for row in rows if row["state"] != "Established"]
-    return {"node": node, "established": not missing, "peers": rows, "not_established": missing}
+    by_node = {}
+    for status in statuses or []:
+        by_node[(status.get("spec") or {}).get("node")] = status.get("status") or {}
+    reports, problems = [], []
+    for node in nodes or []:
+        reported = {}
+        for peer in ((by_node.get(node["name"]) or {}).get("bgp") or {}).get("peersV4") or []:
+            reported[peer.get("peerIP")] = peer.get("state") or "Unknown"
+        rows = [{"peer_ip": address, "state": reported.get(address, "NotReported")} for address in node["tgw_addresses"]]
+        problems.extend("%s %s: %s" % (node["name"], row["peer_ip"], row["state"]) for row in rows if row["state"] != "Established")
+        reports.append({"node": node["name"], "established": all(row["state"] == "Established" for row in rows), "peers": rows})
+    return {"established": not problems, "nodes": reports, "not_established": problems}
 
 
 def stale_objects(existing, desired_names):
@@ -495,6 +503,31 @@ def stale_objects(existing, desired_names):
         if meta.get("name") not in keep:
             stale.append(meta.get("name"))
     return sorted(stale)
+
+
+def pod_pools(ippools):
+    """From the cluster's IPPools, those this collection does not own: {'cidrs', 'encapsulation'}.
+
+    encapsulation is the name (ENCAPSULATIONS key) of the first IPv4 pod pool's ipipMode/vxlanMode, None if none.
+    """
+    cidrs, encapsulation = [], None
+    for pool in ippools or []:
+        labels = (pool.get("metadata") or {}).get("labels") or {}
+        spec = pool.get("spec") or {}
+        if labels.get(MANAGED_BY_LABEL) == MANAGED_BY or not spec.get("cidr"):
+            continue
+        cidrs.append(spec["cidr"])
+        if encapsulation is None and ":" not in spec["cidr"]:
+            modes = (spec.get("ipipMode") or "Never", spec.get("vxlanMode") or "Never")
+            encapsulation = next((name for name, value in ENCAPSULATIONS.items() if value == modes), "None")
+    return {"cidrs": cidrs, "encapsulation": encapsulation}
+
+
+def tunnel_node(host_vars):
+    """One tunnel node from a host's variables: Kubernetes node name and its Connect peer fact."""
+    host_vars = host_vars or {}
+    name = host_vars.get("calico_kubernetes_node_name") or host_vars.get("inventory_hostname")
+    return {"name": name, "peer": dict(host_vars.get("calico_egress_connect_peer") or {})}
 
 
 def manifest_filename(index, obj):
