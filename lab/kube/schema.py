@@ -8,6 +8,7 @@ x-kubernetes-preserve-unknown-fields. Defaults are applied on write. Not enforce
 """
 
 import copy
+import functools
 import os
 import re
 
@@ -161,8 +162,12 @@ def validate_metadata(meta, namespaced):
 
 
 def load_crd_resources(schema_set="enterprise", root=None):
-    """Resources for every CRD of a schema set, keyed by (group/version, plural)."""
-    root = root or os.path.join(shared_dir(), "crds")
+    """Resources for every CRD of a schema set, keyed by (group/version, plural) (parsed once per process)."""
+    return dict(_load_crd_resources(schema_set, root or os.path.join(shared_dir(), "crds")))
+
+
+@functools.lru_cache(maxsize=None)
+def _load_crd_resources(schema_set, root):
     if not os.path.isdir(root):
         raise RuntimeError("CRD schemas not found at %s (set CALICO_EGRESS_SHARED)" % root)
     resources = {}
@@ -174,7 +179,7 @@ def load_crd_resources(schema_set="enterprise", root=None):
                 if not filename.endswith(".yaml") or (only and only not in filename):
                     continue
                 with open(os.path.join(path, filename)) as handle:
-                    crd = yaml.safe_load(handle)
+                    crd = yaml.load(handle, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
                 names = crd["spec"]["names"]
                 group = group_version.rpartition("/")[0]
                 for version in crd["spec"]["versions"]:
@@ -189,7 +194,7 @@ def load_crd_resources(schema_set="enterprise", root=None):
                         version["schema"]["openAPIV3Schema"],
                         names.get("shortNames") or (),
                     )
-    return resources
+    return tuple(resources.items())
 
 
 def builtin_resources():
