@@ -5,7 +5,7 @@ import os
 
 import pytest
 import yaml
-from conftest import run_playbook
+from kube_support import run_playbook
 
 EXPECTED_PEERS = [
     "tgw-node-a-169-254-6-2",
@@ -121,7 +121,7 @@ def test_render_writes_the_objects_apply_creates(kube, tmp_path):
 def test_bad_input_is_refused_before_any_write(kube, tmp_path, extra, peers_asn, message):
     peers = None
     if peers_asn:
-        from conftest import PEERS
+        from kube_support import PEERS
 
         peers = {name: dict(peer, peer_asn=peers_asn) for name, peer in PEERS.items()}
     rc, _, output = run_playbook(kube, tmp_path, extra=extra, peers=peers)

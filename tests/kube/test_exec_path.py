@@ -5,7 +5,7 @@ import os
 from unittest import mock
 
 import yaml
-from conftest import TEMPLATE
+from kube_support import TEMPLATE
 
 from ansible_collections.calico_egress.aws.plugins.filter.calico import FilterModule
 from ansible_collections.kubernetes.core.plugins.modules import k8s_exec
