@@ -104,7 +104,7 @@ def apply_defaults(schema, obj):
 class Resource:
     """One served resource: names, scope and (for CRDs) the schema."""
 
-    def __init__(self, group_version, kind, plural, namespaced, singular=None, schema=None, short_names=()):
+    def __init__(self, group_version, kind, plural, namespaced, *, singular=None, schema=None, short_names=()):
         self.group_version = group_version
         self.group, _, self.version = group_version.rpartition("/")
         self.kind = kind
@@ -166,7 +166,7 @@ def load_crd_resources(schema_set="enterprise", root=None):
     return dict(_load_crd_resources(schema_set, root or os.path.join(shared_dir(), "crds")))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load_crd_resources(schema_set, root):
     if not os.path.isdir(root):
         raise RuntimeError("CRD schemas not found at %s (set CALICO_EGRESS_SHARED)" % root)
@@ -190,9 +190,9 @@ def _load_crd_resources(schema_set, root):
                         names["kind"],
                         names["plural"],
                         crd["spec"]["scope"] == "Namespaced",
-                        names.get("singular"),
-                        version["schema"]["openAPIV3Schema"],
-                        names.get("shortNames") or (),
+                        singular=names.get("singular"),
+                        schema=version["schema"]["openAPIV3Schema"],
+                        short_names=names.get("shortNames") or (),
                     )
     return tuple(resources.items())
 

@@ -136,7 +136,9 @@ def selector_matches(requirements, labels):
 class Cluster:
     """The stored objects and the few controllers the role relies on."""
 
-    def __init__(self, schema_set="enterprise", variant="CalicoEnterprise", nodes=("node-a", "node-b", "node-c"), calico_version="v3.21.2"):
+    def __init__(
+        self, schema_set="enterprise", variant="CalicoEnterprise", nodes=("node-a", "node-b", "node-c"), calico_version="v3.21.2"
+    ):
         self.lock = threading.RLock()
         self.resources = schemas.builtin_resources()
         self.resources.update(schemas.load_crd_resources(schema_set))
@@ -176,7 +178,15 @@ class Cluster:
                     "shortNames": resource.short_names,
                 }
             )
-            items.append({"name": resource.plural + "/status", "singularName": "", "namespaced": resource.namespaced, "kind": resource.kind, "verbs": ["get", "patch", "update"]})
+            items.append(
+                {
+                    "name": resource.plural + "/status",
+                    "singularName": "",
+                    "namespaced": resource.namespaced,
+                    "kind": resource.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
         if not items:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": group_version, "resources": items}
@@ -195,7 +205,12 @@ class Cluster:
         with self.lock:
             obj = self.objects.get(self._key(resource, namespace, name))
             if obj is None:
-                raise ApiError(404, "NotFound", '%s.%s "%s" not found' % (resource.plural, resource.group or "core", name), {"name": name, "kind": resource.plural})
+                raise ApiError(
+                    404,
+                    "NotFound",
+                    '%s.%s "%s" not found' % (resource.plural, resource.group or "core", name),
+                    {"name": name, "kind": resource.plural},
+                )
             self._on_read(resource, obj)
             return copy.deepcopy(self.objects[self._key(resource, namespace, name)])
 
@@ -240,7 +255,9 @@ class Cluster:
             for key in ("uid", "creationTimestamp"):
                 meta[key] = old["metadata"][key]
             meta["generation"] = old["metadata"].get("generation", 1)
-            if {k: v for k, v in obj.items() if k not in ("metadata", "status")} != {k: v for k, v in old.items() if k not in ("metadata", "status")}:
+            if {k: v for k, v in obj.items() if k not in ("metadata", "status")} != {
+                k: v for k, v in old.items() if k not in ("metadata", "status")
+            }:
                 meta["generation"] += 1
             meta["resourceVersion"] = old["metadata"]["resourceVersion"]
         else:
@@ -272,7 +289,9 @@ class Cluster:
                 raise ApiError(409, "AlreadyExists", '%s "%s" already exists' % (resource.plural, name), {"name": name})
             obj = self._finish(resource, copy.deepcopy(body), namespace)
             if manager:
-                obj["metadata"]["managedFields"] = [{"manager": manager, "operation": "Update", "apiVersion": resource.group_version, "time": _now()}]
+                obj["metadata"]["managedFields"] = [
+                    {"manager": manager, "operation": "Update", "apiVersion": resource.group_version, "time": _now()}
+                ]
             return self._store(resource, obj, dry_run, "create")
 
     def replace(self, resource, namespace, name, body, dry_run=False):
@@ -282,10 +301,10 @@ class Cluster:
             obj["metadata"]["managedFields"] = old["metadata"].get("managedFields", [])
             return self._store(resource, obj, dry_run, "update", old)
 
-    def patch(self, resource, namespace, name, body, content_type, dry_run=False, manager=None, force=False):
+    def patch(self, resource, namespace, name, body, content_type, *, dry_run=False, manager=None, force=False):
         with self.lock:
             if content_type == APPLY_TYPE:
-                return self._apply(resource, namespace, name, body, dry_run, manager, force)
+                return self._apply(resource, namespace, name, body, dry_run=dry_run, manager=manager, force=force)
             if content_type not in MERGE_TYPES:
                 raise ApiError(415, "UnsupportedMediaType", "the stand-in does not support patch type %s" % content_type)
             old = self.get(resource, namespace, name)
@@ -293,11 +312,15 @@ class Cluster:
             obj = self._finish(resource, obj, namespace, old)
             return self._store(resource, obj, dry_run, "patch", old)
 
-    def _apply(self, resource, namespace, name, body, dry_run, manager, force):
+    def _apply(self, resource, namespace, name, body, *, dry_run, manager, force):
         if not manager:
             raise ApiError(400, "BadRequest", "PATCH with application/apply-patch+yaml requires fieldManager")
         if (body.get("metadata") or {}).get("name") not in (None, name):
-            raise ApiError(400, "BadRequest", "the name of the object (%s) does not match the name on the URL (%s)" % (body["metadata"]["name"], name))
+            raise ApiError(
+                400,
+                "BadRequest",
+                "the name of the object (%s) does not match the name on the URL (%s)" % (body["metadata"]["name"], name),
+            )
         key = self._key(resource, namespace, name)
         old = copy.deepcopy(self.objects.get(key))
         applied = copy.deepcopy(body)
@@ -305,7 +328,10 @@ class Cluster:
         for field in ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation"):
             applied["metadata"].pop(field, None)
         owners = copy.deepcopy(self.applied.get(key, {}))
-        new_paths = leaf_paths({k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}) - {("metadata", "name"), ("metadata", "namespace")}
+        new_paths = leaf_paths({k: v for k, v in applied.items() if k not in ("apiVersion", "kind")}) - {
+            ("metadata", "name"),
+            ("metadata", "namespace"),
+        }
         live = old or {}
         conflicts = []
         for other, config in owners.items():
@@ -336,7 +362,9 @@ class Cluster:
                     owners[other] = _rebuild(owners[other], remaining)
         owners[manager] = applied
         managed = [
-            {"manager": m, "operation": "Apply", "apiVersion": resource.group_version, "fieldsType": "FieldsV1"} for m in sorted(owners) if owners[m]
+            {"manager": m, "operation": "Apply", "apiVersion": resource.group_version, "fieldsType": "FieldsV1"}
+            for m in sorted(owners)
+            if owners[m]
         ]
         if old is not None:
             old_managed = {entry["manager"]: entry for entry in old["metadata"].get("managedFields", [])}
@@ -396,7 +424,11 @@ class Cluster:
 
     def _on_read(self, resource, obj):
         meta = obj["metadata"]
-        if resource.kind == "DaemonSet" and (meta.get("namespace"), meta["name"]) == CALICO_NODE and self._rollout_pending is not None:
+        if (
+            resource.kind == "DaemonSet"
+            and (meta.get("namespace"), meta["name"]) == CALICO_NODE
+            and self._rollout_pending is not None
+        ):
             if self._rollout_pending <= 0:
                 status = obj["status"]
                 status["observedGeneration"] = meta["generation"]
@@ -434,11 +466,16 @@ class Cluster:
         """What the Tigera operator and Calico IPAM do for an EgressGateway: pods with IPs from its pools."""
         meta, spec = egw["metadata"], egw["spec"]
         namespace = meta["namespace"]
-        labels = dict(((spec.get("template") or {}).get("metadata") or {}).get("labels") or {"projectcalico.org/egw": meta["name"]})
+        labels = dict(
+            ((spec.get("template") or {}).get("metadata") or {}).get("labels") or {"projectcalico.org/egw": meta["name"]}
+        )
         nodes = []
-        for term in (((spec.get("template") or {}).get("spec") or {}).get("affinity") or {}).get("nodeAffinity", {}).get(
-            "requiredDuringSchedulingIgnoredDuringExecution", {}
-        ).get("nodeSelectorTerms", []):
+        for term in (
+            (((spec.get("template") or {}).get("spec") or {}).get("affinity") or {})
+            .get("nodeAffinity", {})
+            .get("requiredDuringSchedulingIgnoredDuringExecution", {})
+            .get("nodeSelectorTerms", [])
+        ):
             for expression in term.get("matchExpressions", []):
                 if expression.get("key") == "kubernetes.io/hostname" and expression.get("operator") == "In":
                     nodes.extend(expression.get("values", []))
@@ -446,9 +483,17 @@ class Cluster:
         addresses = []
         for ref in spec.get("ipPools", []):
             for key, pool in self.objects.items():
-                if key[1] == "ippools" and (pool["metadata"]["name"] == ref.get("name") or pool["spec"]["cidr"] == ref.get("cidr")):
+                if key[1] == "ippools" and (
+                    pool["metadata"]["name"] == ref.get("name") or pool["spec"]["cidr"] == ref.get("cidr")
+                ):
                     addresses.extend(str(ip) for ip in ipaddress.ip_network(pool["spec"]["cidr"]))
-        for key in [k for k, o in self.objects.items() if k[1] == "pods" and k[2] == namespace and (o["metadata"].get("labels") or {}).get("projectcalico.org/egw") == meta["name"]]:
+        for key in [
+            k
+            for k, o in self.objects.items()
+            if k[1] == "pods"
+            and k[2] == namespace
+            and (o["metadata"].get("labels") or {}).get("projectcalico.org/egw") == meta["name"]
+        ]:
             self.objects.pop(key)
         for index in range(int(spec.get("replicas", 1))):
             pod_ip = addresses[index] if index < len(addresses) else None
@@ -457,7 +502,11 @@ class Cluster:
                 "kind": "Pod",
                 "metadata": {"name": "%s-%d" % (meta["name"], index), "namespace": namespace, "labels": labels},
                 "spec": {"nodeName": nodes[index % len(nodes)] if nodes else None, "containers": [{"name": "egress-gateway"}]},
-                "status": {"phase": "Running" if pod_ip else "Pending", "podIP": pod_ip, "conditions": [{"type": "Ready", "status": "True" if pod_ip else "False"}]},
+                "status": {
+                    "phase": "Running" if pod_ip else "Pending",
+                    "podIP": pod_ip,
+                    "conditions": [{"type": "Ready", "status": "True" if pod_ip else "False"}],
+                },
             }
             self._put("v1", "pods", pod)
 
@@ -474,7 +523,10 @@ class Cluster:
                 "apiVersion": "operator.tigera.io/v1",
                 "kind": "Installation",
                 "metadata": {"name": "default"},
-                "spec": {"variant": variant, "calicoNetwork": {"ipPools": [{"cidr": "192.168.0.0/16", "encapsulation": "VXLANCrossSubnet"}]}},
+                "spec": {
+                    "variant": variant,
+                    "calicoNetwork": {"ipPools": [{"cidr": "192.168.0.0/16", "encapsulation": "VXLANCrossSubnet"}]},
+                },
                 "status": {"variant": variant, "calicoVersion": self.calico_version},
             },
         )
@@ -486,7 +538,13 @@ class Cluster:
                     "apiVersion": "projectcalico.org/v3",
                     "kind": "IPPool",
                     "metadata": {"name": "default-ipv4-ippool"},
-                    "spec": {"cidr": "192.168.0.0/16", "blockSize": 26, "vxlanMode": "CrossSubnet", "ipipMode": "Never", "natOutgoing": True},
+                    "spec": {
+                        "cidr": "192.168.0.0/16",
+                        "blockSize": 26,
+                        "vxlanMode": "CrossSubnet",
+                        "ipipMode": "Never",
+                        "natOutgoing": True,
+                    },
                 },
             )
             self._put(
@@ -522,8 +580,15 @@ class Cluster:
                 "v1",
                 "pods",
                 {
-                    "metadata": {"name": "calico-node-%s" % name, "namespace": CALICO_NODE[0], "labels": {"k8s-app": "calico-node"}},
-                    "spec": {"nodeName": name, "containers": [{"name": "calico-node", "image": "quay.io/tigera/cnx-node:%s" % self.calico_version}]},
+                    "metadata": {
+                        "name": "calico-node-%s" % name,
+                        "namespace": CALICO_NODE[0],
+                        "labels": {"k8s-app": "calico-node"},
+                    },
+                    "spec": {
+                        "nodeName": name,
+                        "containers": [{"name": "calico-node", "image": "quay.io/tigera/cnx-node:%s" % self.calico_version}],
+                    },
                     "status": {"phase": "Running"},
                 },
             )
@@ -597,7 +662,13 @@ class Handler(BaseHTTPRequestHandler):
             if not versions:
                 raise ApiError(404, "NotFound", "the server could not find the requested resource")
             entries = [{"groupVersion": "%s/%s" % (parts[1], v), "version": v} for v in versions]
-            return 200, {"kind": "APIGroup", "apiVersion": "v1", "name": parts[1], "versions": entries, "preferredVersion": entries[0]}
+            return 200, {
+                "kind": "APIGroup",
+                "apiVersion": "v1",
+                "name": parts[1],
+                "versions": entries,
+                "preferredVersion": entries[0],
+            }
         else:
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
         if not rest:
@@ -625,7 +696,9 @@ class Handler(BaseHTTPRequestHandler):
             return 200, cluster.replace(resource, namespace, name, self._body(), dry_run)
         if method == "PATCH" and name:
             content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
-            return 200, cluster.patch(resource, namespace, name, self._body(), content_type, dry_run, manager, force)
+            return 200, cluster.patch(
+                resource, namespace, name, self._body(), content_type, dry_run=dry_run, manager=manager, force=force
+            )
         if method == "DELETE" and name:
             return 200, cluster.delete(resource, namespace, name, dry_run)
         raise ApiError(405, "MethodNotAllowed", "%s is not supported on %s" % (method, self.path))

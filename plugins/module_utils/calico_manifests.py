@@ -194,9 +194,13 @@ def _normalise_nodes(nodes, config):
         if not isinstance(addresses, list) or len(addresses) != 2:
             _fail(where, "node %s: tgw_inside_addresses %r must list the TGW's two BGP addresses" % (name, addresses))
         if peer.get("inside_cidr"):
-            expected = _addressing(connect_addressing.inside_addresses, peer["inside_cidr"], "%s(%s).inside_cidr" % (_field(where), name))
+            expected = _addressing(
+                connect_addressing.inside_addresses, peer["inside_cidr"], "%s(%s).inside_cidr" % (_field(where), name)
+            )
             if sorted(expected["tgw_addresses"]) != sorted(str(a) for a in addresses):
-                _fail(where, "node %s: tgw_inside_addresses %s do not match inside_cidr %s" % (name, addresses, peer["inside_cidr"]))
+                _fail(
+                    where, "node %s: tgw_inside_addresses %s do not match inside_cidr %s" % (name, addresses, peer["inside_cidr"])
+                )
         for address in addresses:
             try:
                 ip = netaddr.IPAddress(address)
@@ -274,7 +278,9 @@ def validate_config(config):
         )
     out["bgp_bind_mode"] = _choice(bind_mode, ("None",), "bgp_bind_mode")
     out["bgp_node_to_node_mesh"] = bool(config.get("bgp_node_to_node_mesh", True))
-    out["bgp_next_hop_field"] = _choice(config.get("bgp_next_hop_field", "keepOriginalNextHop"), NEXT_HOP_FIELDS, "bgp_next_hop_field")
+    out["bgp_next_hop_field"] = _choice(
+        config.get("bgp_next_hop_field", "keepOriginalNextHop"), NEXT_HOP_FIELDS, "bgp_next_hop_field"
+    )
     extra = config.get("bgp_peer_extra_spec") or {}
     if not isinstance(extra, dict):
         _fail("bgp_peer_extra_spec", "%r is not a dict" % (extra,))
@@ -287,15 +293,21 @@ def validate_config(config):
     out["egress_ip_pools"] = _normalise_pools(config.get("egress_ip_pools"), pod_cidrs, config.get("egress_pool_block_size", 31))
     out["bgp_filter_name"] = _name(config.get("bgp_filter_name") or "%s-egress-only" % out["name_prefix"], "bgp_filter_name")
     out["bgp_filter_import_v4"] = _prefix_rules(config.get("bgp_filter_import_v4"), "bgp_filter_import_v4")
-    out["encapsulation"] = _choice(config.get("egress_pool_encapsulation", "None"), sorted(ENCAPSULATIONS), "egress_pool_encapsulation")
+    out["encapsulation"] = _choice(
+        config.get("egress_pool_encapsulation", "None"), sorted(ENCAPSULATIONS), "egress_pool_encapsulation"
+    )
     out["felix_egress_ip_support"] = _choice(
         config.get("felix_egress_ip_support", "EnabledPerNamespaceOrPerPod"), EGRESS_IP_SUPPORT, "felix_egress_ip_support"
     )
-    out["felix_aws_src_dst_check"] = _choice(config.get("felix_aws_src_dst_check", "Disable"), AWS_SRC_DST_CHECK, "felix_aws_src_dst_check")
+    out["felix_aws_src_dst_check"] = _choice(
+        config.get("felix_aws_src_dst_check", "Disable"), AWS_SRC_DST_CHECK, "felix_aws_src_dst_check"
+    )
     gateway = config.get("egress_gateway")
     out["egress_gateway"] = _normalise_gateway(gateway, out) if gateway else None
     if out["egress_gateway"] and out["variant"] != "enterprise":
-        _fail("egress_gateway", "egress gateways exist only in Calico Enterprise and Calico Cloud (variant is %s)" % out["variant"])
+        _fail(
+            "egress_gateway", "egress gateways exist only in Calico Enterprise and Calico Cloud (variant is %s)" % out["variant"]
+        )
     return out
 
 
@@ -307,14 +319,23 @@ def _normalise_gateway(gateway, out):
         "namespace": _name(gateway.get("namespace", "default"), "egress_gateway_namespace"),
         "replicas": _int(gateway.get("replicas", 1), "egress_gateway_replicas", 0, 2147483647),
         "node_selector": dict(gateway.get("node_selector") or {}),
-        "log_severity": _choice(gateway.get("log_severity", "Info"), ("Fatal", "Error", "Warn", "Info", "Debug", "Trace"), "egress_gateway_log_severity"),
-        "health_timeout_datastore_seconds": _int(gateway.get("health_timeout_datastore_seconds", 90), "egress_gateway_health_timeout_datastore_seconds", 1),
+        "log_severity": _choice(
+            gateway.get("log_severity", "Info"),
+            ("Fatal", "Error", "Warn", "Info", "Debug", "Trace"),
+            "egress_gateway_log_severity",
+        ),
+        "health_timeout_datastore_seconds": _int(
+            gateway.get("health_timeout_datastore_seconds", 90), "egress_gateway_health_timeout_datastore_seconds", 1
+        ),
         "icmp_probe_ips": [str(ip) for ip in gateway.get("icmp_probe_ips") or []],
         "http_probe_urls": [str(url) for url in gateway.get("http_probe_urls") or []],
         "probe_interval_seconds": _int(gateway.get("probe_interval_seconds", 10), "egress_gateway_probe_interval_seconds", 1),
         "probe_timeout_seconds": _int(gateway.get("probe_timeout_seconds", 30), "egress_gateway_probe_timeout_seconds", 1),
         "namespaces": [_name(ns, "egress_gateway_namespaces") for ns in gateway.get("namespaces") or []],
-        "policy_destinations": [str(c.cidr) for c in (_any_cidr(d, "egress_gateway_policy_destinations") for d in gateway.get("policy_destinations") or [])],
+        "policy_destinations": [
+            str(c.cidr)
+            for c in (_any_cidr(d, "egress_gateway_policy_destinations") for d in gateway.get("policy_destinations") or [])
+        ],
     }
     for index, address in enumerate(result["icmp_probe_ips"]):
         try:
@@ -344,10 +365,14 @@ def build_manifests(config):
     # collection applies a few fields server-side and never deletes them.
     objects.append({"apiVersion": api, "kind": "BGPConfiguration", "metadata": _metadata("default", None), "spec": bgp_spec})
 
-    export_rules = [{"action": "Accept", "matchOperator": "Equal", "cidr": str(pool["net"].cidr)} for pool in cfg["egress_ip_pools"]]
+    export_rules = [
+        {"action": "Accept", "matchOperator": "Equal", "cidr": str(pool["net"].cidr)} for pool in cfg["egress_ip_pools"]
+    ]
     export_rules.append({"action": "Reject"})
     filter_spec = {"exportV4": export_rules, "importV4": cfg["bgp_filter_import_v4"] + [{"action": "Reject"}]}
-    objects.append({"apiVersion": api, "kind": "BGPFilter", "metadata": _metadata(cfg["bgp_filter_name"], labels), "spec": filter_spec})
+    objects.append(
+        {"apiVersion": api, "kind": "BGPFilter", "metadata": _metadata(cfg["bgp_filter_name"], labels), "spec": filter_spec}
+    )
 
     ipip, vxlan = ENCAPSULATIONS[cfg["encapsulation"]]
     for pool in cfg["egress_ip_pools"]:
@@ -413,7 +438,11 @@ def _gateway_objects(cfg, gateway, labels, api):
             "nodeAffinity": {
                 "requiredDuringSchedulingIgnoredDuringExecution": {
                     "nodeSelectorTerms": [
-                        {"matchExpressions": [{"key": "kubernetes.io/hostname", "operator": "In", "values": [n["name"] for n in cfg["nodes"]]}]}
+                        {
+                            "matchExpressions": [
+                                {"key": "kubernetes.io/hostname", "operator": "In", "values": [n["name"] for n in cfg["nodes"]]}
+                            ]
+                        }
                     ]
                 }
             }
@@ -442,20 +471,37 @@ def _gateway_objects(cfg, gateway, labels, api):
         "template": {"metadata": {"labels": {EGW_LABEL: gateway["name"]}}, "spec": template_spec},
     }
     objects.append(
-        {"apiVersion": OPERATOR_API_VERSION, "kind": "EgressGateway", "metadata": _metadata(gateway["name"], labels, gateway["namespace"]), "spec": spec}
+        {
+            "apiVersion": OPERATOR_API_VERSION,
+            "kind": "EgressGateway",
+            "metadata": _metadata(gateway["name"], labels, gateway["namespace"]),
+            "spec": spec,
+        }
     )
-    gateway_ref = {"selector": gateway_selector(gateway), "namespaceSelector": "projectcalico.org/name == '%s'" % gateway["namespace"]}
+    gateway_ref = {
+        "selector": gateway_selector(gateway),
+        "namespaceSelector": "projectcalico.org/name == '%s'" % gateway["namespace"],
+    }
     annotations = {}
     if gateway["policy_destinations"]:
         rules = [{"destination": {"cidr": cidr}, "gateway": dict(gateway_ref)} for cidr in gateway["policy_destinations"]]
-        objects.append({"apiVersion": api, "kind": "EgressGatewayPolicy", "metadata": _metadata(gateway["name"], labels), "spec": {"rules": rules}})
+        objects.append(
+            {
+                "apiVersion": api,
+                "kind": "EgressGatewayPolicy",
+                "metadata": _metadata(gateway["name"], labels),
+                "spec": {"rules": rules},
+            }
+        )
         annotations["egress.projectcalico.org/egressGatewayPolicy"] = gateway["name"]
     else:
         annotations["egress.projectcalico.org/selector"] = gateway_ref["selector"]
         annotations["egress.projectcalico.org/namespaceSelector"] = gateway_ref["namespaceSelector"]
     for namespace in gateway["namespaces"]:
         # Only the annotations are applied (server-side, under our field manager): the namespace stays the user's.
-        objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "annotations": dict(annotations)}})
+        objects.append(
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "annotations": dict(annotations)}}
+        )
     return objects
 
 
@@ -486,7 +532,9 @@ def bgp_session_report(statuses, nodes):
         for peer in ((by_node.get(node["name"]) or {}).get("bgp") or {}).get("peersV4") or []:
             reported[peer.get("peerIP")] = peer.get("state") or "Unknown"
         rows = [{"peer_ip": address, "state": reported.get(address, "NotReported")} for address in node["tgw_addresses"]]
-        problems.extend("%s %s: %s" % (node["name"], row["peer_ip"], row["state"]) for row in rows if row["state"] != "Established")
+        problems.extend(
+            "%s %s: %s" % (node["name"], row["peer_ip"], row["state"]) for row in rows if row["state"] != "Established"
+        )
         reports.append({"node": node["name"], "established": all(row["state"] == "Established" for row in rows), "peers": rows})
     return {"established": not problems, "nodes": reports, "not_established": problems}
 

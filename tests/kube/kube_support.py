@@ -70,7 +70,7 @@ def inventory(tmp_path, nodes=("node-a", "node-b"), peers=None):
     return str(path)
 
 
-def run_playbook(kube, tmp_path, extra=None, nodes=("node-a", "node-b"), check=False, peers=None, tags=None):
+def run_playbook(kube, tmp_path, *, extra=None, nodes=("node-a", "node-b"), check=False, peers=None, tags=None):
     """Run the calico role against the stand-in; return (returncode, recap dict, output)."""
     extra_vars = {
         "calico_kubeconfig": kube.kubeconfig if kube else "",
@@ -102,7 +102,7 @@ def run_playbook(kube, tmp_path, extra=None, nodes=("node-a", "node-b"), check=F
     env["ANSIBLE_NOCOLOR"] = "1"
     env["ANSIBLE_RETRY_FILES_ENABLED"] = "0"
     env.pop("K8S_AUTH_HOST", None)
-    proc = subprocess.run(command, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(command, cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=600, check=False)
     output = proc.stdout + proc.stderr
     recap = {}
     for line in output.splitlines():

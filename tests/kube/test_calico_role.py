@@ -5,7 +5,7 @@ import os
 
 import pytest
 import yaml
-from kube_support import run_playbook
+from kube_support import PEERS, run_playbook
 
 EXPECTED_PEERS = [
     "tgw-node-a-169-254-6-2",
@@ -89,11 +89,20 @@ def test_render_writes_the_objects_apply_creates(kube, tmp_path):
     assert rc == 0, output
     render_dir = tmp_path / "rendered"
     rc, _, output = run_playbook(
-        None, tmp_path, extra={"calico_mode": "render", "calico_render_dir": str(render_dir), "calico_egress_pool_encapsulation": "VXLANCrossSubnet"}
+        None,
+        tmp_path,
+        extra={
+            "calico_mode": "render",
+            "calico_render_dir": str(render_dir),
+            "calico_egress_pool_encapsulation": "VXLANCrossSubnet",
+        },
     )
     assert rc == 0, output
     files = sorted(glob.glob(os.path.join(str(render_dir), "*.yaml")))
-    rendered = [yaml.safe_load(open(path)) for path in files]
+    rendered = []
+    for path in files:
+        with open(path) as handle:
+            rendered.append(yaml.safe_load(handle))
     assert os.path.basename(files[0]) == "00-configmap-tigera-operator-bird-templates.yaml"
     kinds = {}
     for obj in rendered:
@@ -121,8 +130,6 @@ def test_render_writes_the_objects_apply_creates(kube, tmp_path):
 def test_bad_input_is_refused_before_any_write(kube, tmp_path, extra, peers_asn, message):
     peers = None
     if peers_asn:
-        from kube_support import PEERS
-
         peers = {name: dict(peer, peer_asn=peers_asn) for name, peer in PEERS.items()}
     rc, _, output = run_playbook(kube, tmp_path, extra=extra, peers=peers)
     assert rc != 0

@@ -5,13 +5,15 @@ import os
 from unittest import mock
 
 import yaml
+from ansible_collections.kubernetes.core.plugins.modules import k8s_exec
 from kube_support import TEMPLATE
 
 from ansible_collections.calico_egress.aws.plugins.filter.calico import FilterModule
-from ansible_collections.kubernetes.core.plugins.modules import k8s_exec
 from tests.support.modules import run_module
 
-TASKS = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "calico", "tasks", "template.yml")
+TASKS = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles", "calico", "tasks", "template.yml"
+)
 
 
 class FakeExec:
@@ -58,7 +60,13 @@ def test_template_read_through_k8s_exec_is_byte_identical_and_patchable(kube):
     with mock.patch.object(k8s_exec, "stream", fake_stream, create=True):
         result = run_module(
             k8s_exec,
-            {"kubeconfig": kube.kubeconfig, "namespace": task["namespace"], "pod": "calico-node-node-a", "container": task["container"], "command": task["command"]},
+            {
+                "kubeconfig": kube.kubeconfig,
+                "namespace": task["namespace"],
+                "pod": "calico-node-node-a",
+                "container": task["container"],
+                "command": task["command"],
+            },
         )
     assert result["failed"] is False, result
     assert result["stdout"] == stock

@@ -18,7 +18,9 @@ PEER = {
 
 @pytest.fixture
 def client(kube):
-    return dynamic.DynamicClient(api_client.ApiClient(configuration=kube_config.new_client_from_config(kube.kubeconfig).configuration))
+    return dynamic.DynamicClient(
+        api_client.ApiClient(configuration=kube_config.new_client_from_config(kube.kubeconfig).configuration)
+    )
 
 
 def peers(client):
@@ -92,7 +94,9 @@ def test_required_fields_and_names_are_enforced(client):
 
 def test_defaults_are_applied(client):
     pools = client.resources.get(api_version="projectcalico.org/v3", kind="IPPool")
-    created = pools.create(body={"apiVersion": "projectcalico.org/v3", "kind": "IPPool", "metadata": {"name": "x"}, "spec": {"cidr": "10.9.0.0/31"}})
+    created = pools.create(
+        body={"apiVersion": "projectcalico.org/v3", "kind": "IPPool", "metadata": {"name": "x"}, "spec": {"cidr": "10.9.0.0/31"}}
+    )
     assert created.spec.assignmentMode == "Automatic"
 
 
@@ -114,11 +118,23 @@ def test_label_selectors_get_delete(client):
 
 def test_egress_gateway_gets_pods_with_pool_ips(client, kube):
     pools = client.resources.get(api_version="projectcalico.org/v3", kind="IPPool")
-    pools.create(body={"apiVersion": "projectcalico.org/v3", "kind": "IPPool", "metadata": {"name": "egw"}, "spec": {"cidr": "10.10.10.0/31", "blockSize": 31}})
+    pools.create(
+        body={
+            "apiVersion": "projectcalico.org/v3",
+            "kind": "IPPool",
+            "metadata": {"name": "egw"},
+            "spec": {"cidr": "10.10.10.0/31", "blockSize": 31},
+        }
+    )
     gateways = client.resources.get(api_version="operator.tigera.io/v1", kind="EgressGateway")
     gateways.create(
         namespace="default",
-        body={"apiVersion": "operator.tigera.io/v1", "kind": "EgressGateway", "metadata": {"name": "gw"}, "spec": {"replicas": 2, "ipPools": [{"name": "egw"}]}},
+        body={
+            "apiVersion": "operator.tigera.io/v1",
+            "kind": "EgressGateway",
+            "metadata": {"name": "gw"},
+            "spec": {"replicas": 2, "ipPools": [{"name": "egw"}]},
+        },
     )
     pods = client.resources.get(api_version="v1", kind="Pod").get(namespace="default", label_selector="projectcalico.org/egw=gw")
     assert sorted(p.status.podIP for p in pods.items) == ["10.10.10.0", "10.10.10.1"]
@@ -127,7 +143,13 @@ def test_egress_gateway_gets_pods_with_pool_ips(client, kube):
 
 def test_bird_templates_configmap_rolls_calico_node(client):
     client.resources.get(api_version="v1", kind="ConfigMap").create(
-        namespace="tigera-operator", body={"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bird-templates"}, "data": {"bird.cfg.template": "x"}}
+        namespace="tigera-operator",
+        body={
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "bird-templates"},
+            "data": {"bird.cfg.template": "x"},
+        },
     )
     daemonsets = client.resources.get(api_version="apps/v1", kind="DaemonSet")
     first = daemonsets.get(namespace="calico-system", name="calico-node")

@@ -9,7 +9,9 @@ import os
 
 import yaml
 
-ROLE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "roles", "calico")
+ROLE = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))), "roles", "calico"
+)
 
 
 def load(*parts):

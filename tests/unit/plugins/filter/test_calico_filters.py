@@ -14,7 +14,9 @@ FILTERS = FilterModule().filters()
 FILTER_DIR = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "plugins", "filter")
 CONFIG = {
     "bgp_as_number": 65010,
-    "tunnel_nodes": [{"name": "node-a", "peer": {"tgw_inside_addresses": ["169.254.6.2", "169.254.6.3"], "tgw_asn": 64512, "peer_asn": 65010}}],
+    "tunnel_nodes": [
+        {"name": "node-a", "peer": {"tgw_inside_addresses": ["169.254.6.2", "169.254.6.3"], "tgw_asn": 64512, "peer_asn": 65010}}
+    ],
     "egress_ip_pools": [{"name": "egress-pool", "cidr": "10.10.10.0/31"}],
 }
 
@@ -42,4 +44,7 @@ def test_small_filters():
     assert status["spec"] == {"node": "node-a", "classes": ["BGP"], "updatePeriodSeconds": 5}
     report = FILTERS["calico_bgp_session_report"]([], [{"name": "node-a", "tgw_addresses": ["169.254.6.2"]}])
     assert report["not_established"] == ["node-a 169.254.6.2: NotReported"]
-    assert FILTERS["calico_manifest_filename"]({"kind": "EgressGateway", "metadata": {"name": "gw", "namespace": "apps"}}, 9) == "09-egressgateway-apps-gw.yaml"
+    assert (
+        FILTERS["calico_manifest_filename"]({"kind": "EgressGateway", "metadata": {"name": "gw", "namespace": "apps"}}, 9)
+        == "09-egressgateway-apps-gw.yaml"
+    )

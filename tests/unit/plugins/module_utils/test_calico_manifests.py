@@ -15,11 +15,21 @@ from lab.kube import schema
 NODES = [
     {
         "name": "node-b",
-        "peer": {"tgw_inside_addresses": ["169.254.6.10", "169.254.6.11"], "tgw_asn": 64512, "peer_asn": 65010, "inside_cidr": "169.254.6.8/29"},
+        "peer": {
+            "tgw_inside_addresses": ["169.254.6.10", "169.254.6.11"],
+            "tgw_asn": 64512,
+            "peer_asn": 65010,
+            "inside_cidr": "169.254.6.8/29",
+        },
     },
     {
         "name": "node-a",
-        "peer": {"tgw_inside_addresses": ["169.254.6.2", "169.254.6.3"], "tgw_asn": 64512, "peer_asn": 65010, "inside_cidr": "169.254.6.0/29"},
+        "peer": {
+            "tgw_inside_addresses": ["169.254.6.2", "169.254.6.3"],
+            "tgw_asn": 64512,
+            "peer_asn": 65010,
+            "inside_cidr": "169.254.6.0/29",
+        },
     },
 ]
 CONFIG = {
@@ -61,12 +71,16 @@ def resources():
 def test_two_peers_per_node_with_the_tgw_rules():
     built = cm.build_manifests(config())
     peers = by_kind(built["objects"], "BGPPeer")
-    assert [p["metadata"]["name"] for p in peers] == built["bgp_peer_names"] == [
-        "tgw-node-a-169-254-6-2",
-        "tgw-node-a-169-254-6-3",
-        "tgw-node-b-169-254-6-10",
-        "tgw-node-b-169-254-6-11",
-    ]
+    assert (
+        [p["metadata"]["name"] for p in peers]
+        == built["bgp_peer_names"]
+        == [
+            "tgw-node-a-169-254-6-2",
+            "tgw-node-a-169-254-6-3",
+            "tgw-node-b-169-254-6-10",
+            "tgw-node-b-169-254-6-11",
+        ]
+    )
     for peer in peers:
         spec = peer["spec"]
         assert spec["asNumber"] == 64512 and spec["sourceAddress"] == "None" and spec["keepOriginalNextHop"] is True
@@ -82,7 +96,10 @@ def test_next_hop_mode_replaces_keep_original_next_hop():
 
 def test_filter_exports_only_egress_pools_and_imports_only_listed():
     bgp_filter = by_kind(cm.build_manifests(config())["objects"], "BGPFilter")[0]["spec"]
-    assert bgp_filter["exportV4"] == [{"action": "Accept", "matchOperator": "Equal", "cidr": "10.10.10.0/31"}, {"action": "Reject"}]
+    assert bgp_filter["exportV4"] == [
+        {"action": "Accept", "matchOperator": "Equal", "cidr": "10.10.10.0/31"},
+        {"action": "Reject"},
+    ]
     assert bgp_filter["importV4"] == [{"action": "Accept", "matchOperator": "In", "cidr": "10.20.0.0/16"}, {"action": "Reject"}]
     no_import = by_kind(cm.build_manifests(config(bgp_filter_import_v4=[]))["objects"], "BGPFilter")[0]["spec"]
     assert no_import["importV4"] == [{"action": "Reject"}]
@@ -100,7 +117,10 @@ def test_egress_pool_gateway_and_felix():
         "ipipMode": "Never",
         "vxlanMode": "CrossSubnet",
     }
-    assert by_kind(objects, "FelixConfiguration")[0]["spec"] == {"egressIPSupport": "EnabledPerNamespaceOrPerPod", "awsSrcDstCheck": "Disable"}
+    assert by_kind(objects, "FelixConfiguration")[0]["spec"] == {
+        "egressIPSupport": "EnabledPerNamespaceOrPerPod",
+        "awsSrcDstCheck": "Disable",
+    }
     gateway = by_kind(objects, "EgressGateway")[0]
     assert gateway["apiVersion"] == "operator.tigera.io/v1" and gateway["metadata"]["namespace"] == "apps"
     assert gateway["spec"]["ipPools"] == [{"name": "egress-pool"}] and gateway["spec"]["replicas"] == 2
@@ -111,7 +131,10 @@ def test_egress_pool_gateway_and_felix():
     assert policy["destination"] == {"cidr": "10.20.1.0/24"}
     assert policy["gateway"]["selector"] == "projectcalico.org/egw == 'egress-gateway'"
     namespace = by_kind(objects, "Namespace")[0]
-    assert namespace["metadata"] == {"name": "apps", "annotations": {"egress.projectcalico.org/egressGatewayPolicy": "egress-gateway"}}
+    assert namespace["metadata"] == {
+        "name": "apps",
+        "annotations": {"egress.projectcalico.org/egressGatewayPolicy": "egress-gateway"},
+    }
     # Shared singletons carry no ownership label (never pruned).
     assert "labels" not in by_kind(objects, "BGPConfiguration")[0]["metadata"]
 
@@ -147,7 +170,9 @@ def test_every_object_validates_against_enterprise_v3_schemas(resources, next_ho
     [("oss-v3.32", "projectcalico.org/v3"), ("oss-v3.31", "crd.projectcalico.org/v1")],
 )
 def test_bgp_objects_validate_against_open_source_schemas(resources, schema_set, api_version):
-    built = cm.build_manifests(config(variant="oss", egress_gateway=None, api_version=api_version, bgp_next_hop_field="nextHopMode"))
+    built = cm.build_manifests(
+        config(variant="oss", egress_gateway=None, api_version=api_version, bgp_next_hop_field="nextHopMode")
+    )
     objects = built["objects"] + [cm.calico_node_status("node-a", api_version)]
     kinds = set()
     for obj in objects:
@@ -183,7 +208,10 @@ def test_schema_catches_a_typo_and_a_wrong_enum(resources):
         ({"bgp_peer_extra_spec": {"nextHopMode": "Keep"}}, "calico_bgp_peer_extra_spec.nextHopMode"),
         ({"bgp_peer_extra_spec": {"sourceAddress": "UseNodeIP"}}, "sourceAddress"),
         ({"tunnel_nodes": []}, "calico_tunnel_nodes: no tunnel node has a calico_egress_connect_peer fact"),
-        ({"tunnel_nodes": [{"name": "node-a", "peer": {}}]}, "node node-a: calico_egress_connect_peer has no tgw_inside_addresses"),
+        (
+            {"tunnel_nodes": [{"name": "node-a", "peer": {}}]},
+            "node node-a: calico_egress_connect_peer has no tgw_inside_addresses",
+        ),
         ({"variant": "oss"}, "egress gateways exist only in Calico Enterprise"),
         ({"bgp_next_hop_field": "both"}, "calico_bgp_next_hop_field"),
         ({"egress_pool_encapsulation": "GRE"}, "calico_egress_pool_encapsulation"),
@@ -212,7 +240,17 @@ def test_mismatched_inside_addresses_are_refused():
 def test_session_report_names_what_is_not_established():
     nodes = cm.build_manifests(config())["nodes"]
     statuses = [
-        {"spec": {"node": "node-a"}, "status": {"bgp": {"peersV4": [{"peerIP": "169.254.6.2", "state": "Established"}, {"peerIP": "169.254.6.3", "state": "Established"}]}}},
+        {
+            "spec": {"node": "node-a"},
+            "status": {
+                "bgp": {
+                    "peersV4": [
+                        {"peerIP": "169.254.6.2", "state": "Established"},
+                        {"peerIP": "169.254.6.3", "state": "Established"},
+                    ]
+                }
+            },
+        },
         {"spec": {"node": "node-b"}, "status": {"bgp": {"peersV4": [{"peerIP": "169.254.6.10", "state": "Active"}]}}},
     ]
     report = cm.bgp_session_report(statuses, nodes)
