@@ -106,7 +106,7 @@ class Resource:
 
     def __init__(self, group_version, kind, plural, namespaced, *, singular=None, schema=None, short_names=()):
         self.group_version = group_version
-        self.group, _, self.version = group_version.rpartition("/")
+        self.group, _sep, self.version = group_version.rpartition("/")
         self.kind = kind
         self.plural = plural
         self.singular = singular or kind.lower()
@@ -173,7 +173,7 @@ def _load_crd_resources(schema_set, root):
     resources = {}
     for group_version, folders in SCHEMA_SETS[schema_set].items():
         for entry in folders:
-            folder, _, only = entry.partition(":")
+            folder, _sep, only = entry.partition(":")
             path = os.path.join(root, folder)
             for filename in sorted(os.listdir(path)):
                 if not filename.endswith(".yaml") or (only and only not in filename):

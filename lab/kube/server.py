@@ -99,13 +99,13 @@ def parse_selector(text):
     for part in (p.strip() for p in parts):
         if " notin " in part or " in " in part:
             op = "notin" if " notin " in part else "in"
-            key, _, values = part.partition(" %s " % op)
+            key, _sep, values = part.partition(" %s " % op)
             requirements.append((key.strip(), op, [v.strip() for v in values.strip().strip("()").split(",")]))
         elif "!=" in part:
-            key, _, value = part.partition("!=")
+            key, _sep, value = part.partition("!=")
             requirements.append((key.strip(), "!=", [value.strip()]))
         elif "==" in part or "=" in part:
-            key, _, value = part.partition("==" if "==" in part else "=")
+            key, _sep, value = part.partition("==" if "==" in part else "=")
             requirements.append((key.strip(), "=", [value.strip()]))
         elif part.startswith("!"):
             requirements.append((part[1:].strip(), "!exists", []))
@@ -338,7 +338,7 @@ class Cluster:
             if other == manager:
                 continue
             for path in leaf_paths(config) & new_paths:
-                mine, _ = get_path(applied, path)
+                mine = get_path(applied, path)[0]
                 current, present = get_path(live, path)
                 if present and current != mine:
                     conflicts.append('conflict with "%s": .%s' % (other, ".".join(path)))

@@ -23,7 +23,7 @@ def test_check_mode_creates_nothing(kube, tmp_path):
     assert kube.names("BGPPeer") == []
     assert kube.names("EgressGateway") == []
     # server-side dry run was used (the API server saw the writes, with dryRun=All)
-    assert any(method == "PATCH" and query.get("dryRun") == "All" for method, _, query in kube.cluster.requests)
+    assert any(method == "PATCH" and query.get("dryRun") == "All" for method, _path, query in kube.cluster.requests)
 
 
 def test_apply_is_idempotent_and_prunes_only_owned_peers(kube, tmp_path):
@@ -85,10 +85,10 @@ def test_apply_is_idempotent_and_prunes_only_owned_peers(kube, tmp_path):
 
 
 def test_render_writes_the_objects_apply_creates(kube, tmp_path):
-    rc, _, output = run_playbook(kube, tmp_path)
+    rc, _recap, output = run_playbook(kube, tmp_path)
     assert rc == 0, output
     render_dir = tmp_path / "rendered"
-    rc, _, output = run_playbook(
+    rc, _recap, output = run_playbook(
         None,
         tmp_path,
         extra={
@@ -131,7 +131,7 @@ def test_bad_input_is_refused_before_any_write(kube, tmp_path, extra, peers_asn,
     peers = None
     if peers_asn:
         peers = {name: dict(peer, peer_asn=peers_asn) for name, peer in PEERS.items()}
-    rc, _, output = run_playbook(kube, tmp_path, extra=extra, peers=peers)
+    rc, _recap, output = run_playbook(kube, tmp_path, extra=extra, peers=peers)
     assert rc != 0
     assert message in output, output
     assert kube.cluster.writes == []
@@ -139,7 +139,7 @@ def test_bad_input_is_refused_before_any_write(kube, tmp_path, extra, peers_asn,
 
 def test_sessions_not_established_are_reported_and_statuses_deleted(kube, tmp_path):
     kube.cluster.idle_nodes.add("node-b")
-    rc, _, output = run_playbook(kube, tmp_path)
+    rc, _recap, output = run_playbook(kube, tmp_path)
     assert rc != 0
     assert "node-b 169.254.6.10: Active; node-b 169.254.6.11: Active" in output, output
     assert "node-a 169.254.6.2" not in output.split("not Established after")[1]
@@ -148,7 +148,7 @@ def test_sessions_not_established_are_reported_and_statuses_deleted(kube, tmp_pa
 
 def test_open_source_skips_template_and_refuses_gateways(kube_factory, tmp_path):
     kube = kube_factory(schema_set="oss-v3.32", variant="Calico")
-    rc, _, output = run_playbook(kube, tmp_path, extra={"calico_egress_gateway_enabled": False})
+    rc, _recap, output = run_playbook(kube, tmp_path, extra={"calico_egress_gateway_enabled": False})
     assert rc == 0, output
     assert "open-source templates render every BGP peer as multihop" in output
     assert [c for c in kube.objects("ConfigMap") if c["metadata"]["name"] == "bird-templates"] == []
@@ -156,6 +156,6 @@ def test_open_source_skips_template_and_refuses_gateways(kube_factory, tmp_path)
     felix = kube.objects("FelixConfiguration")[0]["spec"]
     assert "egressIPSupport" not in felix
 
-    rc, _, output = run_playbook(kube, tmp_path, extra={"calico_egress_gateway_enabled": True})
+    rc, _recap, output = run_playbook(kube, tmp_path, extra={"calico_egress_gateway_enabled": True})
     assert rc != 0
     assert "egress gateways exist only in Calico Enterprise" in output

@@ -105,7 +105,10 @@ def test_label_selectors_get_delete(client):
     resource.create(body=PEER)
     resource.create(body={**PEER, "metadata": {"name": "p2", "labels": {"team": "other"}}})
     resource.create(body={**PEER, "metadata": {"name": "p3"}})
-    names = lambda selector: sorted(i.metadata.name for i in resource.get(label_selector=selector).items)  # noqa: E731
+
+    def names(selector):
+        return sorted(i.metadata.name for i in resource.get(label_selector=selector).items)
+
     assert names("team=net") == ["p1"]
     assert names("team!=net") == ["p2", "p3"]
     assert names("team in (net,other)") == ["p1", "p2"]
