@@ -365,9 +365,8 @@ def build_manifests(config):
     # collection applies a few fields server-side and never deletes them.
     objects.append({"apiVersion": api, "kind": "BGPConfiguration", "metadata": _metadata("default", None), "spec": bgp_spec})
 
-    export_rules = [
-        {"action": "Accept", "matchOperator": "Equal", "cidr": str(pool["net"].cidr)} for pool in cfg["egress_ip_pools"]
-    ]
+    # "In" (prefixes inside the pool), not "Equal": Calico advertises the pool's blocks (/31, /32), not the pool.
+    export_rules = [{"action": "Accept", "matchOperator": "In", "cidr": str(pool["net"].cidr)} for pool in cfg["egress_ip_pools"]]
     export_rules.append({"action": "Reject"})
     filter_spec = {"exportV4": export_rules, "importV4": cfg["bgp_filter_import_v4"] + [{"action": "Reject"}]}
     objects.append(

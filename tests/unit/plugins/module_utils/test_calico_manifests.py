@@ -97,7 +97,7 @@ def test_next_hop_mode_replaces_keep_original_next_hop():
 def test_filter_exports_only_egress_pools_and_imports_only_listed():
     bgp_filter = by_kind(cm.build_manifests(config())["objects"], "BGPFilter")[0]["spec"]
     assert bgp_filter["exportV4"] == [
-        {"action": "Accept", "matchOperator": "Equal", "cidr": "10.10.10.0/31"},
+        {"action": "Accept", "matchOperator": "In", "cidr": "10.10.10.0/31"},
         {"action": "Reject"},
     ]
     assert bgp_filter["importV4"] == [{"action": "Accept", "matchOperator": "In", "cidr": "10.20.0.0/16"}, {"action": "Reject"}]
