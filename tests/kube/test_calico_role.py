@@ -54,6 +54,9 @@ def test_apply_is_idempotent_and_prunes_only_owned_peers(kube, tmp_path):
     assert rc == 0, output
     assert recap["changed"] == 0, output
     assert [w for w in kube.cluster.writes[writes:] if w[1] != "CalicoNodeStatus"] == []
+    rc, recap, output = run_playbook(kube, tmp_path, check=True)  # an AWX "check" job on a converged cluster
+    assert rc == 0, output
+    assert recap["changed"] == 0, output
 
     # Another manager's peers: one without our labels, one of another instance of this collection.
     kube.cluster.create(
