@@ -267,6 +267,8 @@ def validate_config(config):
     out["variant"] = _choice(config.get("variant", "enterprise"), VARIANTS, "variant")
     out["instance"] = _name(config.get("instance", "default"), "instance")
     out["name_prefix"] = _name(config.get("name_prefix", "tgw"), "name_prefix")
+    if not isinstance(config.get("tunnel_nodes"), list) or not config["tunnel_nodes"]:
+        _fail("tunnel_nodes", "no tunnel node has a calico_egress_connect_peer fact (run the tgw_connect role first)")
     out["bgp_as_number"] = _addressing(connect_addressing.validate_peer_asn, config.get("bgp_as_number"), _field("bgp_as_number"))
     config["bgp_as_number"] = out["bgp_as_number"]
     bind_mode = config.get("bgp_bind_mode") or "None"

@@ -1,8 +1,13 @@
 """The Kubernetes API stand-in, through the same python kubernetes dynamic client kubernetes.core uses."""
 
 import json
+import os
+import subprocess
+import sys
+import urllib.request
 
 import pytest
+import yaml
 from kubernetes import config as kube_config
 from kubernetes import dynamic
 from kubernetes.client import api_client
@@ -160,3 +165,23 @@ def test_bird_templates_configmap_rolls_calico_node(client):
     second = daemonsets.get(namespace="calico-system", name="calico-node")
     assert second.status.observedGeneration == second.metadata.generation
     assert second.status.updatedNumberScheduled == second.status.desiredNumberScheduled
+
+
+def test_module_entry_point_serves_and_writes_a_kubeconfig(tmp_path):
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    path = tmp_path / "kubeconfig"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lab.kube", "--port", "0", "--kubeconfig", str(path), "--nodes", "n1"],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = json.loads(proc.stdout.readline())["url"]
+        assert yaml.safe_load(path.read_text())["clusters"][0]["cluster"]["server"] == url
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        with urllib.request.urlopen(url + "/api/v1/nodes") as response:
+            assert [n["metadata"]["name"] for n in json.load(response)["items"]] == ["n1"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -208,6 +208,7 @@ def test_schema_catches_a_typo_and_a_wrong_enum(resources):
         ({"bgp_peer_extra_spec": {"nextHopMode": "Keep"}}, "calico_bgp_peer_extra_spec.nextHopMode"),
         ({"bgp_peer_extra_spec": {"sourceAddress": "UseNodeIP"}}, "sourceAddress"),
         ({"tunnel_nodes": []}, "calico_tunnel_nodes: no tunnel node has a calico_egress_connect_peer fact"),
+        ({"tunnel_nodes": [], "bgp_as_number": None}, "calico_tunnel_nodes: no tunnel node"),
         (
             {"tunnel_nodes": [{"name": "node-a", "peer": {}}]},
             "node node-a: calico_egress_connect_peer has no tgw_inside_addresses",
