@@ -162,3 +162,12 @@ def test_open_source_skips_template_and_refuses_gateways(kube_factory, tmp_path)
     rc, _recap, output = run_playbook(kube, tmp_path, extra={"calico_egress_gateway_enabled": True})
     assert rc != 0
     assert "egress gateways exist only in Calico Enterprise" in output
+
+
+def test_tags_select_one_aspect(kube, tmp_path):
+    rc, _recap, output = run_playbook(kube, tmp_path, tags="bgp")
+    assert rc == 0, output
+    assert kube.names("BGPPeer") == EXPECTED_PEERS
+    assert kube.names("EgressGateway") == []
+    assert [c for c in kube.objects("ConfigMap") if c["metadata"]["name"] == "bird-templates"] == []
+    assert {w[1] for w in kube.cluster.writes} == {"BGPConfiguration", "BGPFilter", "BGPPeer"}

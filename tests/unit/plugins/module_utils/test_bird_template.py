@@ -40,6 +40,26 @@ def test_anchor_found_patch_is_minimal(stock):
     assert '(split $data.ip ".")' in result["template"]
 
 
+def _nesting(text):
+    """Opened-minus-closed Go template blocks, and whether the count ever went negative."""
+    depth, lowest = 0, 0
+    for action in re.findall(r"\{\{.*?\}\}", text, re.DOTALL):
+        word = action[2:-2].strip().lstrip("-").strip().split(" ", 1)[0].rstrip("-")
+        if word in ("if", "range", "with", "define", "block"):
+            depth += 1
+        elif word == "end":
+            depth -= 1
+            lowest = min(lowest, depth)
+    return depth, lowest
+
+
+def test_patched_template_keeps_block_nesting(stock):
+    patched = bt.patch_bird_template(stock)["template"]
+    assert _nesting(stock) == (0, 0)
+    assert _nesting(patched) == (0, 0)
+    assert patched.count("{{- else if") == stock.count("{{- else if") + 4
+
+
 def test_tgw_branch_comes_before_the_direct_and_bfd_branches(stock):
     patched = bt.patch_bird_template(stock)["template"]
     node_block = patched[patched.index("protocol bgp Node_") :]

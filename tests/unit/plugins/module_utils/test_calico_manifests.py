@@ -165,6 +165,19 @@ def test_every_object_validates_against_enterprise_v3_schemas(resources, next_ho
     assert checked == len(built["objects"])  # everything but the Namespace, plus the CalicoNodeStatus
 
 
+def test_every_object_validates_against_enterprise_v1_storage_schemas(resources):
+    built = cm.build_manifests(config(api_version="crd.projectcalico.org/v1"))
+    kinds = set()
+    for obj in built["objects"]:
+        if obj["kind"] == "Namespace":
+            continue
+        plural = obj["kind"].lower() + ("es" if obj["kind"].endswith("s") else "s")
+        plural = {"egressgatewaypolicys": "egressgatewaypolicies"}.get(plural, plural)
+        assert resources["enterprise"][(obj["apiVersion"], plural)].validate(copy.deepcopy(obj)) == [], obj
+        kinds.add(obj["kind"])
+    assert {"BGPPeer", "BGPFilter", "IPPool", "FelixConfiguration", "EgressGatewayPolicy", "EgressGateway"} <= kinds
+
+
 @pytest.mark.parametrize(
     "schema_set, api_version",
     [("oss-v3.32", "projectcalico.org/v3"), ("oss-v3.31", "crd.projectcalico.org/v1")],
