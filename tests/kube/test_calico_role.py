@@ -91,8 +91,9 @@ def test_render_writes_the_objects_apply_creates(kube, tmp_path):
     rc, _recap, output = run_playbook(kube, tmp_path)
     assert rc == 0, output
     render_dir = tmp_path / "rendered"
+    requests = len(kube.cluster.requests)
     rc, _recap, output = run_playbook(
-        None,
+        kube,  # reachable, so the request count below proves render mode does not call it
         tmp_path,
         extra={
             "calico_mode": "render",
@@ -101,6 +102,7 @@ def test_render_writes_the_objects_apply_creates(kube, tmp_path):
         },
     )
     assert rc == 0, output
+    assert len(kube.cluster.requests) == requests  # render mode never contacts the cluster
     files = sorted(glob.glob(os.path.join(str(render_dir), "*.yaml")))
     rendered = []
     for path in files:
