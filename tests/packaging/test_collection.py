@@ -9,7 +9,7 @@ import tarfile
 import pytest
 import yaml
 
-from ansible_collections.calico_egress.aws.plugins.filter import connect, network_firewall
+from ansible_collections.calico_egress.aws.plugins.filter import calico, connect, network_firewall
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
@@ -95,7 +95,7 @@ def test_ansible_doc_renders(kind, name):
 
 
 def test_every_filter_has_documentation():
-    names = [name for plugin in (connect, network_firewall) for name in plugin.FilterModule().filters()]
+    names = [name for plugin in (calico, connect, network_firewall) for name in plugin.FilterModule().filters()]
     assert sorted(names) == _filter_names()
 
 
