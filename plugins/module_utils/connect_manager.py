@@ -30,8 +30,9 @@ TAGS_ARGUMENT_SPEC = {
 
 def snake_resource(resource):
     """describe shape -> snake_case return with tags as a dict."""
-    result = camel_dict_to_snake_dict(dict(resource, Tags=[]), ignore_list=["Tags"])
-    result["tags"] = planning.tags_to_dict(resource.get("Tags"))
+    result = camel_dict_to_snake_dict({k: v for k, v in resource.items() if k != "Tags"})
+    if "Tags" in resource:
+        result["tags"] = planning.tags_to_dict(resource["Tags"])
     return result
 
 
@@ -52,7 +53,9 @@ def transit_gateway_facts(client, transit_gateway_id):
 
 def all_connect_peers(client, transit_gateway_id):
     """Every live Connect attachment and peer of the transit gateway: two paginated describes."""
-    attachments = [a for a in tgw_api.describe_connects(client, filters={"transit-gateway-id": [transit_gateway_id]}) if planning.is_live(a)]
+    attachments = [
+        a for a in tgw_api.describe_connects(client, filters={"transit-gateway-id": [transit_gateway_id]}) if planning.is_live(a)
+    ]
     ids = [a["TransitGatewayAttachmentId"] for a in attachments]
     peers = [p for p in tgw_api.describe_connect_peers(client, attachment_ids=ids) if planning.is_live(p)] if ids else []
     return attachments, peers
@@ -186,12 +189,19 @@ class ConnectPeerManager:
         if params["connect_peer_id"]:
             peers = tgw_api.describe_connect_peers(self.client, peer_ids=[params["connect_peer_id"]])
         else:
-            peers = tgw_api.describe_connect_peers(self.client, attachment_ids=[params["transit_gateway_attachment_id"]], filters={"tag:Name": [params["name"]]})
+            peers = tgw_api.describe_connect_peers(
+                self.client, attachment_ids=[params["transit_gateway_attachment_id"]], filters={"tag:Name": [params["name"]]}
+            )
         peers = [p for p in peers if planning.is_live(p)]
         if len(peers) > 1:
             raise planning.PlanningError(
                 "name: %s matches %d Connect peers on %s (%s); use connect_peer_id"
-                % (params["name"], len(peers), params["transit_gateway_attachment_id"], ", ".join(p["TransitGatewayConnectPeerId"] for p in peers))
+                % (
+                    params["name"],
+                    len(peers),
+                    params["transit_gateway_attachment_id"],
+                    ", ".join(p["TransitGatewayConnectPeerId"] for p in peers),
+                )
             )
         return peers[0] if peers else None
 
@@ -209,7 +219,9 @@ class ConnectPeerManager:
             return result
         tgw_api.delete_connect_peer(self.client, existing["TransitGatewayConnectPeerId"])
         if self.params["wait"]:
-            tgw_api.wait_for(self.client, "ConnectPeersDeleted", [existing["TransitGatewayConnectPeerId"]], self.params["wait_timeout"])
+            tgw_api.wait_for(
+                self.client, "ConnectPeersDeleted", [existing["TransitGatewayConnectPeerId"]], self.params["wait_timeout"]
+            )
         return result
 
     def _attachment(self):
@@ -228,7 +240,11 @@ class ConnectPeerManager:
         others = [p for p in peers if not existing or p["TransitGatewayConnectPeerId"] != existing["TransitGatewayConnectPeerId"]]
         try:
             peer_address = str(addressing._address(params["peer_address"], "peer_address", version=4))
-            peer_asn = addressing.check_peer_asn(params["peer_asn"], tgw_asn, allow_ibgp=params["allow_ibgp"]) if params["peer_asn"] is not None else None
+            peer_asn = (
+                addressing.check_peer_asn(params["peer_asn"], tgw_asn, allow_ibgp=params["allow_ibgp"])
+                if params["peer_asn"] is not None
+                else None
+            )
             gre = params["transit_gateway_address"]
             if gre:
                 gre = addressing.validate_tgw_gre_address(gre, cidr_blocks)
@@ -238,7 +254,9 @@ class ConnectPeerManager:
                     "transit_gateway_attachment_id: %s already has %d Connect peers (AWS maximum %d per Connect attachment)"
                     % (attachment["TransitGatewayAttachmentId"], len(on_attachment), planning.MAX_PEERS_PER_ATTACHMENT)
                 )
-            in_use = {c: "Connect peer %s" % p["TransitGatewayConnectPeerId"] for p in others for c in planning.peer_inside_cidrs(p)}
+            in_use = {
+                c: "Connect peer %s" % p["TransitGatewayConnectPeerId"] for p in others for c in planning.peer_inside_cidrs(p)
+            }
             inside = params["inside_cidr"]
             if inside:
                 inside = addressing.validate_inside_cidr(inside)
@@ -246,14 +264,19 @@ class ConnectPeerManager:
             elif existing is not None:
                 inside = planning.peer_inside_cidr_v4(existing)
             else:
-                inside = addressing.allocate_inside_cidrs(1, sorted(c for c in in_use if ":" not in c), params["inside_cidr_pool"])[0]
+                inside = addressing.allocate_inside_cidrs(
+                    1, sorted(c for c in in_use if ":" not in c), params["inside_cidr_pool"]
+                )[0]
             inside_cidrs = [inside]
             if params["inside_cidr_ipv6"]:
                 inside_cidrs.append(addressing.validate_inside_cidr_ipv6(params["inside_cidr_ipv6"]))
                 planning.check_no_overlap({"inside_cidr_ipv6": inside_cidrs[1]}, {c: w for c, w in in_use.items() if ":" in c})
             if not gre and existing is None:
                 if not [b for b in cidr_blocks if ":" not in b]:
-                    raise planning.PlanningError("transit_gateway_address: %s has no IPv4 CIDR block; add one first (calico_egress.aws.tgw_cidr_block)" % tgw_id)
+                    raise planning.PlanningError(
+                        "transit_gateway_address: %s has no IPv4 CIDR block; add one first (calico_egress.aws.tgw_cidr_block)"
+                        % tgw_id
+                    )
                 used = [planning._peer_config(p).get("TransitGatewayAddress") for p in others]
                 gre = addressing.pick_tgw_gre_address(cidr_blocks, [u for u in used if u])
         except addressing.AddressingError as exc:
@@ -326,7 +349,9 @@ class ConnectPeerManager:
             return result
         if existing is not None:
             tgw_api.delete_connect_peer(self.client, existing["TransitGatewayConnectPeerId"])
-            tgw_api.wait_for(self.client, "ConnectPeersDeleted", [existing["TransitGatewayConnectPeerId"]], params["wait_timeout"])
+            tgw_api.wait_for(
+                self.client, "ConnectPeersDeleted", [existing["TransitGatewayConnectPeerId"]], params["wait_timeout"]
+            )
         created = tgw_api.create_connect_peer(
             self.client,
             attachment["TransitGatewayAttachmentId"],
@@ -351,3 +376,139 @@ def _tag_changes(resource, tags, purge_tags):
     add = {k: v for k, v in tags.items() if current.get(k) != v}
     remove = sorted(k for k in current if k not in tags and not k.startswith("aws:")) if purge_tags else []
     return add, remove
+
+
+class ConnectAttachmentManager:
+    """tgw_connect: one Connect attachment on a transport VPC attachment."""
+
+    def __init__(self, module, client):
+        self.module = module
+        self.client = client
+        self.params = module.params
+
+    def transport(self):
+        params = self.params
+        if params["transport_attachment_id"]:
+            return params["transport_attachment_id"]
+        if not (params["transit_gateway_id"] and params["vpc_id"]):
+            return None
+        found = tgw_api.describe_attachments(
+            self.client,
+            filters={
+                "transit-gateway-id": [params["transit_gateway_id"]],
+                "resource-type": ["vpc"],
+                "resource-id": [params["vpc_id"]],
+                "state": ["available", "pending", "modifying"],
+            },
+        )
+        if not found:
+            raise planning.PlanningError(
+                "vpc_id: %s has no VPC attachment on %s" % (params["vpc_id"], params["transit_gateway_id"])
+            )
+        return found[0]["TransitGatewayAttachmentId"]
+
+    def find(self, transport_id):
+        params = self.params
+        if params["connect_attachment_id"]:
+            found = tgw_api.describe_connects(self.client, attachment_ids=[params["connect_attachment_id"]])
+        else:
+            if not transport_id:
+                raise planning.PlanningError(
+                    "transport_attachment_id: required (or transit_gateway_id and vpc_id) to find the attachment by name"
+                )
+            found = tgw_api.describe_connects(
+                self.client, filters={"transport-transit-gateway-attachment-id": [transport_id], "tag:Name": [params["name"]]}
+            )
+        found = [c for c in found if planning.is_live(c)]
+        if len(found) > 1:
+            raise planning.PlanningError(
+                "name: %s matches %d Connect attachments; use connect_attachment_id" % (params["name"], len(found))
+            )
+        return found[0] if found else None
+
+    def run(self):
+        transport_id = self.transport()
+        existing = self.find(transport_id)
+        if self.params["state"] == "absent":
+            return self.absent(existing)
+        return self.present(existing, transport_id)
+
+    def _wanted_tags(self):
+        tags = dict(self.params["tags"] or {})
+        if self.params["name"]:
+            tags["Name"] = self.params["name"]
+        return tags
+
+    def present(self, existing, transport_id):
+        params = self.params
+        before = snake_resource(existing) if existing else {}
+        result = {"changed": False}
+        if existing is not None:
+            add, remove = _tag_changes(existing, self._wanted_tags(), params["purge_tags"])
+            attachment_id = existing["TransitGatewayAttachmentId"]
+            if add or remove:
+                result["changed"] = True
+                if not self.module.check_mode:
+                    if remove:
+                        tgw_api.delete_tags(self.client, [attachment_id], remove)
+                    if add:
+                        tgw_api.create_tags(self.client, [attachment_id], add)
+                    existing = tgw_api.describe_connects(self.client, attachment_ids=[attachment_id])[0]
+                else:
+                    existing = dict(
+                        existing,
+                        Tags=[
+                            {"Key": k, "Value": v}
+                            for k, v in dict(planning.tags_to_dict(existing.get("Tags")), **add).items()
+                            if k not in remove
+                        ],
+                    )
+            result["connect_attachment"] = snake_resource(existing)
+        else:
+            if not transport_id:
+                raise planning.PlanningError(
+                    "transport_attachment_id: required (or transit_gateway_id and vpc_id) to create a Connect attachment"
+                )
+            result["changed"] = True
+            if self.module.check_mode:
+                result["connect_attachment"] = {
+                    "transport_transit_gateway_attachment_id": transport_id,
+                    "state": "planned",
+                    "options": {"protocol": "gre"},
+                    "tags": self._wanted_tags(),
+                }
+            else:
+                created = tgw_api.create_connect(self.client, transport_id, self._wanted_tags())
+                attachment_id = created["TransitGatewayAttachmentId"]
+                if params["wait"]:
+                    tgw_api.wait_for(self.client, "ConnectsAvailable", [attachment_id], params["wait_timeout"])
+                current = tgw_api.describe_connects(self.client, attachment_ids=[attachment_id])
+                result["connect_attachment"] = snake_resource(current[0] if current else created)
+        if self.module._diff and result["changed"]:
+            result["diff"] = {"before": before, "after": result["connect_attachment"]}
+        return result
+
+    def absent(self, existing):
+        params = self.params
+        result = {"changed": existing is not None, "connect_attachment": {}, "deleted_connect_peers": []}
+        if existing is None:
+            return result
+        attachment_id = existing["TransitGatewayAttachmentId"]
+        peers = [p for p in tgw_api.describe_connect_peers(self.client, attachment_ids=[attachment_id]) if planning.is_live(p)]
+        if peers and not params["delete_peers"]:
+            raise planning.PlanningError(
+                "delete_peers: %s still has %d Connect peer(s) (%s); AWS refuses to delete it; set delete_peers=true to delete them first"
+                % (attachment_id, len(peers), ", ".join(p["TransitGatewayConnectPeerId"] for p in peers))
+            )
+        result["deleted_connect_peers"] = [p["TransitGatewayConnectPeerId"] for p in peers]
+        if self.module._diff:
+            result["diff"] = {"before": snake_resource(existing), "after": {}}
+        if self.module.check_mode:
+            return result
+        for peer in peers:
+            tgw_api.delete_connect_peer(self.client, peer["TransitGatewayConnectPeerId"])
+        tgw_api.wait_for(self.client, "ConnectPeersDeleted", result["deleted_connect_peers"], params["wait_timeout"])
+        tgw_api.delete_connect(self.client, attachment_id)
+        if params["wait"]:
+            tgw_api.wait_for(self.client, "ConnectsDeleted", [attachment_id], params["wait_timeout"])
+        return result

@@ -147,9 +147,7 @@ def peer_differences(peer, peer_address=None, inside_cidr=None, peer_asn=None, t
     if peer_asn is not None and current_asns and current_asns != [int(peer_asn)]:
         differences.append("peer_asn: %s -> %s" % (",".join(map(str, current_asns)), peer_asn))
     if transit_gateway_address is not None and config.get("TransitGatewayAddress") != transit_gateway_address:
-        differences.append(
-            "transit_gateway_address: %s -> %s" % (config.get("TransitGatewayAddress"), transit_gateway_address)
-        )
+        differences.append("transit_gateway_address: %s -> %s" % (config.get("TransitGatewayAddress"), transit_gateway_address))
     return differences
 
 
@@ -208,7 +206,9 @@ class ConnectPlan:
 
     @property
     def changed(self):
-        return bool(self.create_attachments or self.delete_attachments or self.create_peers or self.delete_peers or self.retag_peers)
+        return bool(
+            self.create_attachments or self.delete_attachments or self.create_peers or self.delete_peers or self.retag_peers
+        )
 
     def as_dict(self):
         return {
@@ -284,7 +284,9 @@ def plan_connect_peers(
         if node is None or node_name in mine:
             if purge:
                 reason = "node no longer listed" if node is None else "duplicate peer for node"
-                plan.delete_peers.append({"peer_id": peer["TransitGatewayConnectPeerId"], "name": node_name, "inside_cidr": cidr, "reason": reason})
+                plan.delete_peers.append(
+                    {"peer_id": peer["TransitGatewayConnectPeerId"], "name": node_name, "inside_cidr": cidr, "reason": reason}
+                )
             continue
         differences = peer_differences(peer, peer_address=node["address"], inside_cidr=node["inside_cidr"], peer_asn=peer_asn)
         if differences:
@@ -294,7 +296,12 @@ def plan_connect_peers(
                     "delete and re-create it" % (node_name, peer["TransitGatewayConnectPeerId"], "; ".join(differences))
                 )
             plan.delete_peers.append(
-                {"peer_id": peer["TransitGatewayConnectPeerId"], "name": node_name, "inside_cidr": cidr, "reason": "replace: " + "; ".join(differences)}
+                {
+                    "peer_id": peer["TransitGatewayConnectPeerId"],
+                    "name": node_name,
+                    "inside_cidr": cidr,
+                    "reason": "replace: " + "; ".join(differences),
+                }
             )
             mine[node_name] = None  # re-created below
             continue
@@ -305,7 +312,9 @@ def plan_connect_peers(
         add = {k: v for k, v in wanted_tags.items() if current_tags.get(k) != v}
         remove = sorted(k for k in current_tags if k not in wanted_tags) if purge_tags else []
         if add or remove:
-            plan.retag_peers.append({"peer_id": peer["TransitGatewayConnectPeerId"], "name": node_name, "add": add, "remove": remove})
+            plan.retag_peers.append(
+                {"peer_id": peer["TransitGatewayConnectPeerId"], "name": node_name, "add": add, "remove": remove}
+            )
 
     deleted_ids = {d["peer_id"] for d in plan.delete_peers}
     # 2. Inside /29s: keep every kept peer's; never collide with any other live peer on the TGW.
@@ -336,7 +345,11 @@ def plan_connect_peers(
 
     # 3. Room on owned Connect attachments of this transport; new attachments for the rest.
     owned_attachments = sorted(
-        (a for a in live_attachments if owned_by(a, cluster) and a.get("TransportTransitGatewayAttachmentId") == transport_attachment_id),
+        (
+            a
+            for a in live_attachments
+            if owned_by(a, cluster) and a.get("TransportTransitGatewayAttachmentId") == transport_attachment_id
+        ),
         key=lambda a: a["TransitGatewayAttachmentId"],
     )
     load = {a["TransitGatewayAttachmentId"]: 0 for a in owned_attachments}
@@ -346,7 +359,10 @@ def plan_connect_peers(
     slots = []
     for attachment_id in sorted(load):
         slots.extend([attachment_id] * max(0, peers_per_attachment - load[attachment_id]))
-    gre_in_use = sorted({_peer_config(p).get("TransitGatewayAddress") for p in live_peers if p["TransitGatewayConnectPeerId"] not in deleted_ids} - {None})
+    gre_in_use = sorted(
+        {_peer_config(p).get("TransitGatewayAddress") for p in live_peers if p["TransitGatewayConnectPeerId"] not in deleted_ids}
+        - {None}
+    )
     ipv4_blocks = [block for block in tgw_cidr_blocks or () if ":" not in block]
     if missing and not ipv4_blocks:
         raise PlanningError(
@@ -383,7 +399,9 @@ def plan_connect_peers(
     if purge:
         for attachment in owned_attachments:
             if load[attachment["TransitGatewayAttachmentId"]] == 0:
-                plan.delete_attachments.append({"attachment_id": attachment["TransitGatewayAttachmentId"], "reason": "owned and empty"})
+                plan.delete_attachments.append(
+                    {"attachment_id": attachment["TransitGatewayAttachmentId"], "reason": "owned and empty"}
+                )
     return plan
 
 
@@ -399,6 +417,9 @@ def plan_diff(plan, before_peers, after_peers):
     """--diff: before/after as {node: inside_cidr peer_address attachment}, the plan as header."""
 
     def summary(peers):
-        return {name: {k: p.get(k) for k in ("peer_id", "attachment_id", "inside_cidr", "node_gre_address")} for name, p in sorted(peers.items())}
+        return {
+            name: {k: p.get(k) for k in ("peer_id", "attachment_id", "inside_cidr", "node_gre_address")}
+            for name, p in sorted(peers.items())
+        }
 
     return {"before": summary(before_peers), "after": summary(after_peers)}

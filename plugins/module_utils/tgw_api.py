@@ -156,7 +156,9 @@ def describe_connect_peers(client, peer_ids=None, attachment_ids=None, filters=N
 
 @TgwErrorHandler.common_error_handler("create transit gateway connect peer")
 @_RETRY_STATE
-def create_connect_peer(client, attachment_id, peer_address, inside_cidrs, peer_asn=None, transit_gateway_address=None, tags=None):
+def create_connect_peer(
+    client, attachment_id, peer_address, inside_cidrs, peer_asn=None, transit_gateway_address=None, tags=None
+):
     params = {"TransitGatewayAttachmentId": attachment_id, "PeerAddress": peer_address, "InsideCidrBlocks": list(inside_cidrs)}
     if peer_asn is not None:
         params["BgpOptions"] = {"PeerAsn": int(peer_asn)}
@@ -208,26 +210,34 @@ def get_attachment_propagations(client, attachment_id):
 @TgwErrorHandler.common_error_handler("associate transit gateway route table")
 @_RETRY_STATE
 def associate_route_table(client, route_table_id, attachment_id):
-    return client.associate_transit_gateway_route_table(TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id)
+    return client.associate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id
+    )
 
 
 @TgwErrorHandler.deletion_error_handler("disassociate transit gateway route table")
 @_RETRY_STATE
 def disassociate_route_table(client, route_table_id, attachment_id):
-    client.disassociate_transit_gateway_route_table(TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id)
+    client.disassociate_transit_gateway_route_table(
+        TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id
+    )
     return True
 
 
 @TgwErrorHandler.common_error_handler("enable transit gateway route table propagation")
 @_RETRY_STATE
 def enable_propagation(client, route_table_id, attachment_id):
-    return client.enable_transit_gateway_route_table_propagation(TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id)
+    return client.enable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id
+    )
 
 
 @TgwErrorHandler.deletion_error_handler("disable transit gateway route table propagation")
 @_RETRY_STATE
 def disable_propagation(client, route_table_id, attachment_id):
-    client.disable_transit_gateway_route_table_propagation(TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id)
+    client.disable_transit_gateway_route_table_propagation(
+        TransitGatewayRouteTableId=route_table_id, TransitGatewayAttachmentId=attachment_id
+    )
     return True
 
 
@@ -252,9 +262,24 @@ _WAITER_MODEL = {
             "delay": WAIT_DELAY,
             "maxAttempts": 200,
             "acceptors": [
-                {"state": "success", "matcher": "pathAll", "argument": "TransitGatewayConnectPeers[].State", "expected": "available"},
-                {"state": "failure", "matcher": "pathAny", "argument": "TransitGatewayConnectPeers[].State", "expected": "failed"},
-                {"state": "failure", "matcher": "pathAny", "argument": "TransitGatewayConnectPeers[].State", "expected": "deleted"},
+                {
+                    "state": "success",
+                    "matcher": "pathAll",
+                    "argument": "TransitGatewayConnectPeers[].State",
+                    "expected": "available",
+                },
+                {
+                    "state": "failure",
+                    "matcher": "pathAny",
+                    "argument": "TransitGatewayConnectPeers[].State",
+                    "expected": "failed",
+                },
+                {
+                    "state": "failure",
+                    "matcher": "pathAny",
+                    "argument": "TransitGatewayConnectPeers[].State",
+                    "expected": "deleted",
+                },
             ]
             + _THROTTLE_ACCEPTORS,
         },
@@ -332,7 +357,12 @@ def wait_for(client, waiter_name, ids, timeout, delay=WAIT_DELAY):
     delay = max(1, min(delay, timeout))
     waiter = create_waiter_with_client(waiter_name, WaiterModel(_WAITER_MODEL), _unwrap(client))
     for chunk in _chunks(ids):
-        waiter.wait(**{_ID_PARAMETER[waiter_name]: chunk, "WaiterConfig": {"Delay": delay, "MaxAttempts": max(1, int(timeout // delay) + 1)}})
+        waiter.wait(
+            **{
+                _ID_PARAMETER[waiter_name]: chunk,
+                "WaiterConfig": {"Delay": delay, "MaxAttempts": max(1, int(timeout // delay) + 1)},
+            }
+        )
 
 
 def error_code(exception):

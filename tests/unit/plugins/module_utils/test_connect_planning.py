@@ -63,7 +63,9 @@ def nodes(count, prefix="node", base="10.0.1."):
 
 def plan(cluster="blue", wanted=(), peers=(), attachments=(), **kwargs):
     kwargs.setdefault("tgw_cidr_blocks", CIDRS)
-    return cp.plan_connect_peers(cluster, list(wanted), list(peers), list(attachments), TRANSPORT, TGW_ASN, kwargs.pop("peer_asn", 64512), **kwargs)
+    return cp.plan_connect_peers(
+        cluster, list(wanted), list(peers), list(attachments), TRANSPORT, TGW_ASN, kwargs.pop("peer_asn", 64512), **kwargs
+    )
 
 
 # --- creation ---------------------------------------------------------------------------------
@@ -118,7 +120,10 @@ def test_new_peer_is_tagged_with_owner_and_node():
 
 
 def test_allocation_avoids_every_peer_of_the_tgw_including_other_clusters():
-    others = [peer("r-%d" % i, "att-red", cidr, "10.1.0.%d" % i, "red", "r%d" % i) for i, cidr in enumerate(["169.254.6.0/29", "169.254.6.8/29"])]
+    others = [
+        peer("r-%d" % i, "att-red", cidr, "10.1.0.%d" % i, "red", "r%d" % i)
+        for i, cidr in enumerate(["169.254.6.0/29", "169.254.6.8/29"])
+    ]
     unowned = [peer("x-1", "att-x", "169.254.6.16/29", "10.2.0.1")]
     result = plan(wanted=nodes(3), peers=others + unowned)
     cidrs = [c["inside_cidr"] for c in result.create_peers]
@@ -147,7 +152,10 @@ def test_requested_inside_cidr_overlapping_another_peer_is_refused_naming_the_no
 
 
 def test_two_nodes_requesting_the_same_cidr_refused():
-    wanted = [{"name": "a", "address": "10.0.1.1", "inside_cidr": "169.254.9.0/29"}, {"name": "b", "address": "10.0.1.2", "inside_cidr": "169.254.9.0/29"}]
+    wanted = [
+        {"name": "a", "address": "10.0.1.1", "inside_cidr": "169.254.9.0/29"},
+        {"name": "b", "address": "10.0.1.2", "inside_cidr": "169.254.9.0/29"},
+    ]
     with pytest.raises(PlanningError, match="inside_cidr"):
         plan(wanted=wanted)
 
@@ -204,7 +212,15 @@ def _converged(count, cluster="blue"):
     first = plan(cluster=cluster, wanted=wanted)
     ids = {c["key"]: "att-%s-%d" % (cluster, i) for i, c in enumerate(first.create_attachments)}
     peers = [
-        peer("p-%s-%d" % (cluster, i), ids[c["attachment_id"]], c["inside_cidr"], c["peer_address"], cluster, c["name"], gre=c["transit_gateway_address"])
+        peer(
+            "p-%s-%d" % (cluster, i),
+            ids[c["attachment_id"]],
+            c["inside_cidr"],
+            c["peer_address"],
+            cluster,
+            c["name"],
+            gre=c["transit_gateway_address"],
+        )
         for i, c in enumerate(first.create_peers)
     ]
     for p, c in zip(peers, first.create_peers):
