@@ -497,7 +497,8 @@ class ConnectAttachmentManager:
         peers = [p for p in tgw_api.describe_connect_peers(self.client, attachment_ids=[attachment_id]) if planning.is_live(p)]
         if peers and not params["delete_peers"]:
             raise planning.PlanningError(
-                "delete_peers: %s still has %d Connect peer(s) (%s); AWS refuses to delete it; set delete_peers=true to delete them first"
+                "delete_peers: %s still has %d Connect peer(s) (%s); AWS refuses to delete it; "
+                "set delete_peers=true to delete them first"
                 % (attachment_id, len(peers), ", ".join(p["TransitGatewayConnectPeerId"] for p in peers))
             )
         result["deleted_connect_peers"] = [p["TransitGatewayConnectPeerId"] for p in peers]

@@ -199,7 +199,8 @@ class ConnectPlan:
     def __init__(self):
         self.create_attachments = []  # [{"key": "new-0", "peers": [node names]}]
         self.delete_attachments = []  # [{"attachment_id", "reason"}]
-        self.create_peers = []  # [{"name", "attachment_id" (id or new-N), "inside_cidr", "peer_address", "peer_asn", "tags", "reason"}]
+        # [{"name", "attachment_id" (id or new-N), "inside_cidr", "peer_address", "peer_asn", "tags", "reason"}]
+        self.create_peers = []
         self.delete_peers = []  # [{"peer_id", "name", "inside_cidr", "reason"}]
         self.keep_peers = {}  # name -> describe-shaped peer
         self.retag_peers = []  # [{"peer_id", "name", "add": {...}, "remove": [...]}]
@@ -237,6 +238,7 @@ def plan_connect_peers(
     transport_attachment_id,
     tgw_asn,
     peer_asn,
+    *,
     peers_per_attachment=MAX_PEERS_PER_ATTACHMENT,
     purge=True,
     replace=False,

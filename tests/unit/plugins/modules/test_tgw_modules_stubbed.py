@@ -11,9 +11,9 @@ from unittest import mock
 
 import boto3
 import pytest
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from botocore.stub import ANY, Stubber
 
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
 from ansible_collections.calico_egress.aws.plugins.module_utils import connect_planning as cp
 from ansible_collections.calico_egress.aws.plugins.module_utils import tgw_api
 from ansible_collections.calico_egress.aws.plugins.modules import (
