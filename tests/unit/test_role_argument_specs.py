@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p))) for p in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml")))
+SPECS = glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml"))
+ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p))) for p in SPECS)
 
 
 def _load(role, *parts):
