@@ -147,7 +147,8 @@ class ConnectPeersManager:
             tgw_api.wait_for(client, "ConnectsDeleted", [d["attachment_id"] for d in plan.delete_attachments], timeout)
         ids = created_ids + [p["TransitGatewayConnectPeerId"] for p in plan.keep_peers.values()]
         current = tgw_api.describe_connect_peers(client, peer_ids=ids)
-        return {name: peer for name, peer in ((p["name"], p) for p in (planning.normalise_peer(x, tgw_asn) for x in current))}
+        normalised = [planning.normalise_peer(peer, tgw_asn) for peer in current]
+        return {peer["name"]: peer for peer in normalised}
 
 
 class ConnectPeerInfo:
@@ -236,7 +237,7 @@ class ConnectPeerManager:
         params = self.params
         tgw_id = attachment["TransitGatewayId"]
         tgw_asn, cidr_blocks = transit_gateway_facts(self.client, tgw_id)
-        _, peers = all_connect_peers(self.client, tgw_id)
+        peers = all_connect_peers(self.client, tgw_id)[1]
         others = [p for p in peers if not existing or p["TransitGatewayConnectPeerId"] != existing["TransitGatewayConnectPeerId"]]
         try:
             peer_address = str(addressing._address(params["peer_address"], "peer_address", version=4))

@@ -22,7 +22,7 @@ def run_cidr_block(module, client):
     current = list((gateway.get("Options") or {}).get("TransitGatewayCidrBlocks") or [])
     in_use = []
     if params["state"] == "absent" and params["cidr_block"] in current:
-        _, peers = all_connect_peers(client, tgw_id)
+        peers = all_connect_peers(client, tgw_id)[1]
         in_use = [planning._peer_config(p).get("TransitGatewayAddress") for p in peers]
     add, remove = routing.plan_cidr_block(current, params["cidr_block"], params["state"], [a for a in in_use if a])
     after = [b for b in current if b not in remove] + add

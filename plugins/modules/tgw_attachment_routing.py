@@ -19,7 +19,7 @@ description:
     C(Resource.AlreadyAssociated) is reported the same way.
   - Propagations not listed are kept unless O(purge_propagations=true).
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   transit_gateway_attachment_id:
     description: Any transit gateway attachment (VPC, Connect, ...).

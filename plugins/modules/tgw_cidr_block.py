@@ -19,7 +19,7 @@ description:
     block must not overlap an existing one.
   - Removing a block that still holds a Connect peer's GRE address is refused (delete the peers first).
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   transit_gateway_id:
     description: The transit gateway.

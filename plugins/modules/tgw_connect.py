@@ -19,7 +19,7 @@ description:
   - AWS refuses to delete an attachment that still has Connect peers. With O(delete_peers=true) the module deletes
     them first and waits until they are gone; otherwise it fails listing them.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   state:
     description: Whether the attachment should exist.

@@ -21,7 +21,7 @@ description:
     list of differences, unless O(replace=true) (then the peer is deleted and re-created). Tags are updated in place.
   - For many nodes of a cluster use M(calico_egress.aws.tgw_connect_peers), which also manages the attachments.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   state:
     description: Whether the peer should exist.

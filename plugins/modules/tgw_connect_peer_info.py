@@ -16,7 +16,7 @@ description:
     (tag C(calico_egress.aws/cluster)), with each peer's BGP sessions and their status.
   - Peers in state C(deleting) or C(deleted) are left out unless O(include_deleted=true).
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   connect_peer_ids:
     description: Peer ids.

@@ -26,7 +26,7 @@ description:
     list of differences unless O(replace=true); its peer is then deleted and re-created with the same C(/29).
   - In check mode no AWS write is made; the result holds the plan and the peers as they would be.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   cluster:
     description:

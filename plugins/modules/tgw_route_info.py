@@ -16,7 +16,7 @@ description:
     over BGP from a Connect attachment and propagated into the firewall route table.
   - Routes in state C(active) and C(blackhole) are returned unless O(states) says otherwise.
 author:
-  - calico_egress.aws contributors
+  - calico_egress.aws maintainers (@calico-egress)
 options:
   transit_gateway_route_table_id:
     description: The route table.

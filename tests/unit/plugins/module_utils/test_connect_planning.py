@@ -251,7 +251,7 @@ def test_purge_false_keeps_removed_nodes_peer():
 
 
 def test_other_clusters_peers_and_attachments_are_never_touched():
-    _, red_peers, red_attachments = _converged(3, cluster="red")
+    red_peers, red_attachments = _converged(3, cluster="red")[1:]
     result = plan(cluster="blue", wanted=[], peers=red_peers, attachments=red_attachments)
     assert not result.changed
     red_cidrs = {cp.peer_inside_cidr_v4(p) for p in red_peers}
