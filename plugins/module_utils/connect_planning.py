@@ -302,6 +302,7 @@ def plan_connect_peers(
                     "peer_id": peer["TransitGatewayConnectPeerId"],
                     "name": node_name,
                     "inside_cidr": cidr,
+                    "attachment_id": peer.get("TransitGatewayAttachmentId"),
                     "reason": "replace: " + "; ".join(differences),
                 }
             )
@@ -358,9 +359,21 @@ def plan_connect_peers(
     for peer in live_peers:
         if peer["TransitGatewayConnectPeerId"] not in deleted_ids and peer.get("TransitGatewayAttachmentId") in load:
             load[peer["TransitGatewayAttachmentId"]] += 1
-    slots = []
-    for attachment_id in sorted(load):
-        slots.extend([attachment_id] * max(0, peers_per_attachment - load[attachment_id]))
+    previous = {d["name"]: d.get("attachment_id") for d in plan.delete_peers if d["reason"].startswith("replace")}
+
+    def place(name):
+        """A replaced peer goes back where it was; others fill the fullest owned attachment, then new ones."""
+        home = previous.get(name)
+        if home in load and load[home] < peers_per_attachment:
+            return home
+        free = [a for a in load if load[a] < peers_per_attachment]
+        if free:
+            return min(free, key=lambda a: (a.startswith("new-"), -load[a], a))
+        key = "new-%d" % len(plan.create_attachments)
+        plan.create_attachments.append({"key": key, "peers": []})
+        load[key] = 0
+        return key
+
     gre_in_use = sorted(
         {_peer_config(p).get("TransitGatewayAddress") for p in live_peers if p["TransitGatewayConnectPeerId"] not in deleted_ids}
         - {None}
@@ -371,21 +384,16 @@ def plan_connect_peers(
             "transit_gateway_id: %s has no IPv4 CIDR block for the GRE addresses; add one first "
             "(calico_egress.aws.tgw_cidr_block)" % (transit_gateway_id or "the transit gateway")
         )
-    for index, name in enumerate(missing):
+    for name in missing:
         try:
             gre_address = addressing.pick_tgw_gre_address(ipv4_blocks, gre_in_use)
         except addressing.AddressingError as exc:
             raise PlanningError(str(exc))
         gre_in_use.append(gre_address)
-        if index < len(slots):
-            attachment_id = slots[index]
-        else:
-            key = "new-%d" % ((index - len(slots)) // peers_per_attachment)
-            if not plan.create_attachments or plan.create_attachments[-1]["key"] != key:
-                plan.create_attachments.append({"key": key, "peers": []})
-            plan.create_attachments[-1]["peers"].append(name)
-            attachment_id = key
-        load[attachment_id] = load.get(attachment_id, 0) + 1
+        attachment_id = place(name)
+        load[attachment_id] += 1
+        if attachment_id.startswith("new-"):
+            plan.create_attachments[int(attachment_id[4:])]["peers"].append(name)
         plan.create_peers.append(
             {
                 "name": name,

@@ -32,9 +32,8 @@ class Lab:
         self.vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
         subnet = ec2.create_subnet(VpcId=self.vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
         self.tgw_id = ec2.create_transit_gateway(Options={"AmazonSideAsn": TGW_ASN})["TransitGateway"]["TransitGatewayId"]
-        self.transport_id = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=self.tgw_id, VpcId=self.vpc_id, SubnetIds=[subnet])[
-            "TransitGatewayVpcAttachment"
-        ]["TransitGatewayAttachmentId"]
+        transport = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=self.tgw_id, VpcId=self.vpc_id, SubnetIds=[subnet])
+        self.transport_id = transport["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
         tables = [ec2.create_transit_gateway_route_table(TransitGatewayId=self.tgw_id) for _ in range(2)]
         self.inspection_rt, self.firewall_rt = (t["TransitGatewayRouteTable"]["TransitGatewayRouteTableId"] for t in tables)
         self.ec2 = ec2
@@ -147,8 +146,10 @@ def test_reconcile_flow_leaves_other_clusters_alone(lab):
         assert set(peer["bgp_status"]) == set(peer["tgw_inside_addresses"])
     # check mode predicted exactly what was created (addresses and placement)
     for name, planned in checked["peers"].items():
-        assert (planned["inside_cidr"], planned["tgw_gre_address"]) == (peers[name]["inside_cidr"], peers[name]["tgw_gre_address"])
-    assert max(sum(1 for p in peers.values() if p["attachment_id"] == a) for a in {p["attachment_id"] for p in peers.values()}) == 4
+        assert planned["inside_cidr"] == peers[name]["inside_cidr"]
+        assert planned["tgw_gre_address"] == peers[name]["tgw_gre_address"]
+    per_attachment = [p["attachment_id"] for p in peers.values()]
+    assert sorted(per_attachment.count(a) for a in set(per_attachment)) == [1, 4]
 
     # idempotency: changed=false, only reads, few of them
     aws.reset_calls()
@@ -176,7 +177,8 @@ def test_reconcile_flow_leaves_other_clusters_alone(lab):
     removed = run_module(tgw_connect_peers, lab.args("blue", moved[:4]))
     assert removed["changed"] and [d["name"] for d in removed["plan"]["delete_peers"]] == ["node-04"]
     assert len(removed["plan"]["delete_attachments"]) == 1
-    assert peers["node-04"]["inside_cidr"] not in {cidr for p in lab.peers() for cidr in p["ConnectPeerConfiguration"]["InsideCidrBlocks"]}
+    in_use = {cidr for p in lab.peers() for cidr in p["ConnectPeerConfiguration"]["InsideCidrBlocks"]}
+    assert peers["node-04"]["inside_cidr"] not in in_use
     back = run_module(tgw_connect_peers, lab.args("blue", moved[:4] + [{"name": "node-09", "address": "10.0.1.50"}]))
     assert back["peers"]["node-09"]["inside_cidr"] == peers["node-04"]["inside_cidr"]  # lowest free /29 again
 
@@ -265,7 +267,8 @@ def test_connect_and_peer_modules_flow(lab):
     retagged = run_module(tgw_connect, dict(connect_args, tags={"team": "net"}))
     assert retagged["changed"] and retagged["connect_attachment"]["tags"] == {"Name": "blue-connect", "team": "net"}
 
-    peer_args = dict(aws.module_args(), name="p1", transit_gateway_attachment_id=attachment_id, peer_address="10.0.1.10", peer_asn=64512, wait_timeout=60)
+    peer_args = dict(aws.module_args(), name="p1", transit_gateway_attachment_id=attachment_id, peer_address="10.0.1.10")
+    peer_args.update(peer_asn=64512, wait_timeout=60)
     aws.reset_calls()
     planned = run_module(tgw_connect_peer, peer_args, check_mode=True)
     assert planned["changed"] and lab.writes() == []
@@ -287,26 +290,32 @@ def test_connect_and_peer_modules_flow(lab):
 
     # bad single-peer inputs: GRE address outside the TGW CIDR, reserved /29, a 5th peer
     aws.reset_calls()
-    outside = run_module(tgw_connect_peer, dict(peer_args, name="p2", peer_address="10.0.1.12", transit_gateway_address="192.0.2.1"))
-    assert outside["failed"] and outside["msg"].startswith("transit_gateway_address: 192.0.2.1 is not inside any transit gateway CIDR block")
-    reserved = run_module(tgw_connect_peer, dict(peer_args, name="p2", peer_address="10.0.1.12", inside_cidr="169.254.0.0/29"))
+    second = dict(peer_args, name="p2", peer_address="10.0.1.12")
+    outside = run_module(tgw_connect_peer, dict(second, transit_gateway_address="192.0.2.1"))
+    assert outside["failed"]
+    assert outside["msg"].startswith("transit_gateway_address: 192.0.2.1 is not inside any transit gateway CIDR block")
+    reserved = run_module(tgw_connect_peer, dict(second, inside_cidr="169.254.0.0/29"))
     assert reserved["failed"] and reserved["msg"].startswith("inside_cidr: 169.254.0.0/29 is reserved")
     assert lab.writes() == []
     for index in range(2, 5):
-        assert run_module(tgw_connect_peer, dict(peer_args, name="p%d" % index, peer_address="10.0.1.%d" % (20 + index)))["changed"]
+        more = dict(peer_args, name="p%d" % index, peer_address="10.0.1.%d" % (20 + index))
+        assert run_module(tgw_connect_peer, more)["changed"]
     aws.reset_calls()
     fifth = run_module(tgw_connect_peer, dict(peer_args, name="p5", peer_address="10.0.1.30"))
-    assert fifth["failed"] and fifth["msg"].startswith("transit_gateway_attachment_id: %s already has 4 Connect peers" % attachment_id)
+    assert fifth["failed"]
+    assert fifth["msg"].startswith("transit_gateway_attachment_id: %s already has 4 Connect peers" % attachment_id)
     assert lab.writes() == []
 
     info = run_module(tgw_connect_peer_info, dict(aws.module_args(), transit_gateway_id=lab.tgw_id))
-    assert len(info["connect_peers"]) == 4 and all("bgp_peers" in p and isinstance(p["tags"], dict) for p in info["connect_peers"])
+    assert len(info["connect_peers"]) == 4
+    assert all("bgp_peers" in p and isinstance(p["tags"], dict) for p in info["connect_peers"])
 
     # deleting the attachment needs delete_peers
     refused = run_module(tgw_connect, dict(connect_args, state="absent"))
     assert refused["failed"] and refused["msg"].startswith("delete_peers:")
     aws.reset_calls()
-    assert run_module(tgw_connect, dict(connect_args, state="absent", delete_peers=True), check_mode=True)["changed"] and lab.writes() == []
+    assert run_module(tgw_connect, dict(connect_args, state="absent", delete_peers=True), check_mode=True)["changed"]
+    assert lab.writes() == []
     deleted = run_module(tgw_connect, dict(connect_args, state="absent", delete_peers=True))
     assert deleted["changed"] and len(deleted["deleted_connect_peers"]) == 4
     assert lab.peers() == [] and lab.connects() == []
@@ -318,7 +327,8 @@ def test_attachment_routing_and_route_search(lab):
     inspection, firewall = lab.inspection_rt, lab.firewall_rt
     result = run_module(tgw_connect_peers, lab.args("blue", nodes(1)))
     peer = result["peers"]["node-00"]
-    args = dict(aws.module_args(), transit_gateway_attachment_id=peer["attachment_id"], association=inspection, propagations=[firewall])
+    args = dict(aws.module_args(), transit_gateway_attachment_id=peer["attachment_id"])
+    args.update(association=inspection, propagations=[firewall])
     # A new Connect attachment is associated with the TGW's default route table (default association enabled):
     # moving it is refused unless asked for, with no write.
     aws.reset_calls()
@@ -331,7 +341,8 @@ def test_attachment_routing_and_route_search(lab):
     assert lab.writes() == []
     first = run_module(tgw_attachment_routing, args)
     assert first["changed"] and first["association"] == inspection and firewall in first["propagations"]
-    attachment = lab.ec2.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[peer["attachment_id"]])["TransitGatewayAttachments"][0]
+    described = lab.ec2.describe_transit_gateway_attachments(TransitGatewayAttachmentIds=[peer["attachment_id"]])
+    attachment = described["TransitGatewayAttachments"][0]
     assert attachment["Association"]["TransitGatewayRouteTableId"] == inspection
     assert run_module(tgw_attachment_routing, args)["changed"] is False
     moved = run_module(tgw_attachment_routing, dict(args, association=firewall, replace_association=False))
@@ -343,7 +354,8 @@ def test_attachment_routing_and_route_search(lab):
     aws.set_bgp_status(peer["peer_id"], "up")
     routes = run_module(
         tgw_route_info,
-        dict(aws.module_args(), transit_gateway_route_table_id=firewall, prefix="10.10.10.0/31", attachment_type="connect", route_type="propagated"),
+        dict(aws.module_args(), transit_gateway_route_table_id=firewall, prefix="10.10.10.0/31", attachment_type="connect")
+        | {"route_type": "propagated"},
     )
     assert [r["destination_cidr_block"] for r in routes["routes"]] == ["10.10.10.0/31"]
     assert routes["routes"][0]["transit_gateway_attachments"][0]["transit_gateway_attachment_id"] == peer["attachment_id"]

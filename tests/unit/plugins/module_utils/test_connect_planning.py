@@ -317,3 +317,21 @@ def test_check_mode_result_has_planned_peers_with_addresses():
     cidr = peers["node-00"]["inside_cidr"]
     assert peers["node-00"]["node_inside_address"] == ca.inside_addresses(cidr)["node_address_cidr"]
     assert peers["node-01"]["tgw_gre_address"] == "10.99.0.2"
+
+
+def test_replaced_peer_goes_back_to_its_attachment_so_the_others_can_empty():
+    wanted, peers, attachments = _converged(5)
+    wanted[0]["address"] = "10.0.1.99"
+    result = plan(wanted=wanted, peers=peers, attachments=attachments, replace=True)
+    assert [c["attachment_id"] for c in result.create_peers] == ["att-blue-0"]
+
+
+def test_new_peers_fill_the_fullest_owned_attachment_first():
+    existing = [
+        peer("p-1", "att-1", "169.254.6.0/29", "10.0.1.10", "blue", "node-00"),
+        peer("p-2", "att-2", "169.254.6.8/29", "10.0.1.11", "blue", "node-01"),
+        peer("p-3", "att-2", "169.254.6.16/29", "10.0.1.12", "blue", "node-02"),
+    ]
+    attachments = [attachment("att-1", "blue"), attachment("att-2", "blue")]
+    wanted = nodes(3) + [{"name": "node-09", "address": "10.0.1.30"}]
+    assert [c["attachment_id"] for c in plan(wanted=wanted, peers=existing, attachments=attachments).create_peers] == ["att-2"]
