@@ -169,3 +169,30 @@ def apply_default_route_tables(backend, transit_gateway, attachment):
     propagation_table = backend.transit_gateways_route_tables.get(options.get("PropagationDefaultRouteTableId") or "")
     if options.get("DefaultRouteTablePropagation") == "enable" and propagation_table is not None:
         enable_propagation(backend, attachment, propagation_table)
+
+
+def describe(backend, params, items, spec):
+    """The Describe* pattern: ids (NotFound if unknown), filters, pagination, views.
+
+    spec: dict with ids_param, not_found (code, message with %s), filters ({name: value of item}), view
+    (item -> dict), result_key.
+    """
+    wanted = params.get(spec["ids_param"]) or []
+    missing = sorted(set(wanted) - {item.id for item in items})
+    if missing:
+        code, message = spec["not_found"]
+        raise ServiceError(code, message % missing[0])
+    known = tuple(spec["filters"])
+
+    def wanted_item(item):
+        values = {name: value(item) for name, value in spec["filters"].items()}
+        if wanted and item.id not in wanted:
+            return False
+        return matches_filters(values, tags_of(backend, item.id), params.get("Filters"), known)
+
+    selected = [item for item in items if wanted_item(item)]
+    page, token = paginate(selected, params)
+    result = {spec["result_key"]: [spec["view"](item) for item in page]}
+    if token:
+        result["NextToken"] = token
+    return result

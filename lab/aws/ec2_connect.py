@@ -15,10 +15,9 @@ from moto.ec2.models.transit_gateway_attachments import TransitGatewayAttachment
 
 from lab.aws.ec2_common import (
     apply_default_route_tables,
+    describe,
     detach_from_route_tables,
-    matches_filters,
     new_id,
-    paginate,
     tag_list,
     tags_from_specifications,
     tags_of,
@@ -67,7 +66,7 @@ class ConnectAttachment(TransitGatewayAttachment):
 
 
 class ConnectPeer:
-    def __init__(self, attachment, peer_address, tgw_address, inside_cidrs, peer_asn, tgw_asn, lifecycle):
+    def __init__(self, attachment, *, peer_address, tgw_address, inside_cidrs, peer_asn, tgw_asn, lifecycle):
         self.id = new_id("tgw-connect-peer")
         self.attachment_id = attachment.id
         self.transit_gateway_id = attachment.transit_gateway_id
@@ -299,40 +298,20 @@ def create_transit_gateway_connect(ctx, params):
 def describe_transit_gateway_connects(ctx, params):
     backend = ctx.backend
     purge_expired(backend)
-    items = connect_attachments(backend)
-    wanted = params.get("TransitGatewayAttachmentIds") or []
-    missing = sorted(set(wanted) - {item.id for item in items})
-    if missing:
-        raise ServiceError("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found." % missing[0])
-    known = (
-        "options.protocol",
-        "state",
-        "transit-gateway-attachment-id",
-        "transit-gateway-id",
-        "transport-transit-gateway-attachment-id",
-    )
-    selected = [
-        item
-        for item in items
-        if (not wanted or item.id in wanted)
-        and matches_filters(
-            {
-                "options.protocol": item.protocol,
-                "state": item.state,
-                "transit-gateway-attachment-id": item.id,
-                "transit-gateway-id": item.transit_gateway_id,
-                "transport-transit-gateway-attachment-id": item.transport_attachment_id,
-            },
-            tags_of(backend, item.id),
-            params.get("Filters"),
-            known,
-        )
-    ]
-    page, token = paginate(selected, params)
-    result = {"TransitGatewayConnects": [connect_view(backend, item) for item in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    spec = {
+        "ids_param": "TransitGatewayAttachmentIds",
+        "not_found": ("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found."),
+        "filters": {
+            "options.protocol": lambda item: item.protocol,
+            "state": lambda item: item.state,
+            "transit-gateway-attachment-id": lambda item: item.id,
+            "transit-gateway-id": lambda item: item.transit_gateway_id,
+            "transport-transit-gateway-attachment-id": lambda item: item.transport_attachment_id,
+        },
+        "view": lambda item: connect_view(backend, item),
+        "result_key": "TransitGatewayConnects",
+    }
+    return describe(backend, params, connect_attachments(backend), spec)
 
 
 def delete_transit_gateway_connect(ctx, params):
@@ -386,12 +365,12 @@ def create_transit_gateway_connect_peer(ctx, params):
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-connect-peer")
     peer = ConnectPeer(
         attachment,
-        str(peer_address),
-        str(tgw_address),
-        inside_cidrs,
-        peer_asn,
-        tgw_asn(transit_gateway),
-        Lifecycle(ctx.knobs["connect_peer_pending_seconds"]),
+        peer_address=str(peer_address),
+        tgw_address=str(tgw_address),
+        inside_cidrs=inside_cidrs,
+        peer_asn=peer_asn,
+        tgw_asn=tgw_asn(transit_gateway),
+        lifecycle=Lifecycle(ctx.knobs["connect_peer_pending_seconds"]),
     )
     registry(backend).peers[peer.id] = peer
     if tags:
@@ -402,34 +381,18 @@ def create_transit_gateway_connect_peer(ctx, params):
 def describe_transit_gateway_connect_peers(ctx, params):
     backend = ctx.backend
     purge_expired(backend)
-    peers = list(registry(backend).peers.values())
-    wanted = params.get("TransitGatewayConnectPeerIds") or []
-    missing = sorted(set(wanted) - {peer.id for peer in peers})
-    if missing:
-        raise ServiceError(
-            "InvalidTransitGatewayConnectPeerID.NotFound", "Transit Gateway Connect peer %s not found." % missing[0]
-        )
-    known = ("state", "transit-gateway-attachment-id", "transit-gateway-connect-peer-id")
-    selected = [
-        peer
-        for peer in peers
-        if (not wanted or peer.id in wanted)
-        and matches_filters(
-            {
-                "state": peer.state,
-                "transit-gateway-attachment-id": peer.attachment_id,
-                "transit-gateway-connect-peer-id": peer.id,
-            },
-            tags_of(backend, peer.id),
-            params.get("Filters"),
-            known,
-        )
-    ]
-    page, token = paginate(selected, params)
-    result = {"TransitGatewayConnectPeers": [peer_view(backend, peer, ctx.provider) for peer in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    spec = {
+        "ids_param": "TransitGatewayConnectPeerIds",
+        "not_found": ("InvalidTransitGatewayConnectPeerID.NotFound", "Transit Gateway Connect peer %s not found."),
+        "filters": {
+            "state": lambda peer: peer.state,
+            "transit-gateway-attachment-id": lambda peer: peer.attachment_id,
+            "transit-gateway-connect-peer-id": lambda peer: peer.id,
+        },
+        "view": lambda peer: peer_view(backend, peer, ctx.provider),
+        "result_key": "TransitGatewayConnectPeers",
+    }
+    return describe(backend, params, list(registry(backend).peers.values()), spec)
 
 
 def delete_transit_gateway_connect_peer(ctx, params):

@@ -13,6 +13,7 @@ from lab.aws.ec2_common import (
     apply_default_route_tables,
     associate,
     associated_table,
+    describe,
     detach_from_route_tables,
     disable_propagation,
     disassociate,
@@ -30,6 +31,7 @@ from lab.aws.ec2_connect import ConnectAttachment, bgp_status, connect_attachmen
 from lab.aws.errors import ServiceError
 
 MAX_TGW_CIDR_BLOCKS = 5  # documented quota
+ATTACHMENT_NOT_FOUND = ("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found.")
 TGW_OPTION_NAMES = (
     "VpnEcmpSupport",
     "DnsSupport",
@@ -176,33 +178,19 @@ def vpc_attachments(backend):
 
 def describe_transit_gateway_vpc_attachments(ctx, params):
     backend = ctx.backend
-    items = vpc_attachments(backend)
-    wanted = params.get("TransitGatewayAttachmentIds") or []
-    missing = sorted(set(wanted) - {item.id for item in items})
-    if missing:
-        raise ServiceError("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found." % missing[0])
-    known = ("state", "transit-gateway-attachment-id", "transit-gateway-id", "vpc-id")
-    selected = [
-        item
-        for item in items
-        if (not wanted or item.id in wanted)
-        and matches_filters(
-            {
-                "state": item.state,
-                "transit-gateway-attachment-id": item.id,
-                "transit-gateway-id": item.transit_gateway_id,
-                "vpc-id": item.vpc_id,
-            },
-            tags_of(backend, item.id),
-            params.get("Filters"),
-            known,
-        )
-    ]
-    page, token = paginate(selected, params)
-    result = {"TransitGatewayVpcAttachments": [vpc_attachment_view(backend, item) for item in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+    spec = {
+        "ids_param": "TransitGatewayAttachmentIds",
+        "not_found": ATTACHMENT_NOT_FOUND,
+        "filters": {
+            "state": lambda item: item.state,
+            "transit-gateway-attachment-id": lambda item: item.id,
+            "transit-gateway-id": lambda item: item.transit_gateway_id,
+            "vpc-id": lambda item: item.vpc_id,
+        },
+        "view": lambda item: vpc_attachment_view(backend, item),
+        "result_key": "TransitGatewayVpcAttachments",
+    }
+    return describe(backend, params, vpc_attachments(backend), spec)
 
 
 def delete_transit_gateway_vpc_attachment(ctx, params):
@@ -255,43 +243,28 @@ def attachment_view(backend, attachment):
 def describe_transit_gateway_attachments(ctx, params):
     backend = ctx.backend
     purge_expired(backend)
-    items = list(backend.transit_gateway_attachments.values())
-    wanted = params.get("TransitGatewayAttachmentIds") or []
-    missing = sorted(set(wanted) - {item.id for item in items})
-    if missing:
-        raise ServiceError("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found." % missing[0])
-    known = (
-        "association.state",
-        "association.transit-gateway-route-table-id",
-        "resource-id",
-        "resource-owner-id",
-        "resource-type",
-        "state",
-        "transit-gateway-attachment-id",
-        "transit-gateway-id",
-        "transit-gateway-owner-id",
-    )
-    selected = []
-    for item in items:
-        association = association_of(backend, item) or {}
-        values = {
-            "association.state": association.get("State"),
-            "association.transit-gateway-route-table-id": association.get("TransitGatewayRouteTableId"),
-            "resource-id": item.resource_id,
-            "resource-owner-id": item.resource_owner_id,
-            "resource-type": item.resource_type,
-            "state": item.state,
-            "transit-gateway-attachment-id": item.id,
-            "transit-gateway-id": item.transit_gateway_id,
-            "transit-gateway-owner-id": item.transit_gateway_owner_id,
-        }
-        if (not wanted or item.id in wanted) and matches_filters(values, tags_of(backend, item.id), params.get("Filters"), known):
-            selected.append(item)
-    page, token = paginate(selected, params)
-    result = {"TransitGatewayAttachments": [attachment_view(backend, item) for item in page]}
-    if token:
-        result["NextToken"] = token
-    return result
+
+    def association_field(field):
+        return lambda item: (association_of(backend, item) or {}).get(field)
+
+    spec = {
+        "ids_param": "TransitGatewayAttachmentIds",
+        "not_found": ATTACHMENT_NOT_FOUND,
+        "filters": {
+            "association.state": association_field("State"),
+            "association.transit-gateway-route-table-id": association_field("TransitGatewayRouteTableId"),
+            "resource-id": lambda item: item.resource_id,
+            "resource-owner-id": lambda item: item.resource_owner_id,
+            "resource-type": lambda item: item.resource_type,
+            "state": lambda item: item.state,
+            "transit-gateway-attachment-id": lambda item: item.id,
+            "transit-gateway-id": lambda item: item.transit_gateway_id,
+            "transit-gateway-owner-id": lambda item: item.transit_gateway_owner_id,
+        },
+        "view": lambda item: attachment_view(backend, item),
+        "result_key": "TransitGatewayAttachments",
+    }
+    return describe(backend, params, list(backend.transit_gateway_attachments.values()), spec)
 
 
 # -- associations and propagations ---------------------------------------------------------------------------
@@ -444,24 +417,25 @@ def create_transit_gateway_route(ctx, params):
     return {"Route": static_route_view(table.routes[cidr])}
 
 
-def replace_transit_gateway_route(ctx, params):
-    table = route_table(ctx.backend, params["TransitGatewayRouteTableId"])
+def existing_route(backend, params):
+    """(table, destination) of a static route that must exist."""
+    table = route_table(backend, params["TransitGatewayRouteTableId"])
     cidr = destination(params)
     if cidr not in table.routes:
         raise ServiceError(
             "InvalidRoute.NotFound", "No route for %s in Transit Gateway Route Table %s." % (cidr, table.id), documented=False
         )
+    return table, cidr
+
+
+def replace_transit_gateway_route(ctx, params):
+    table, cidr = existing_route(ctx.backend, params)
     table.routes[cidr] = static_route(ctx.backend, table, cidr, params)
     return {"Route": static_route_view(table.routes[cidr])}
 
 
 def delete_transit_gateway_route(ctx, params):
-    table = route_table(ctx.backend, params["TransitGatewayRouteTableId"])
-    cidr = destination(params)
-    if cidr not in table.routes:
-        raise ServiceError(
-            "InvalidRoute.NotFound", "No route for %s in Transit Gateway Route Table %s." % (cidr, table.id), documented=False
-        )
+    table, cidr = existing_route(ctx.backend, params)
     return {"Route": static_route_view(table.routes.pop(cidr), state="deleted")}
 
 

@@ -78,7 +78,7 @@ def test_throttle_rate_answers_that_share_of_calls_with_request_limit_exceeded(a
     ec2 = no_retries(aws)
     aws.set_knobs(throttle_rate=0.25)
     outcomes = []
-    for _ in range(20):
+    for _call in range(20):
         try:
             ec2.describe_vpcs()
             outcomes.append(None)
@@ -94,7 +94,7 @@ def test_throttled_calls_are_retried_by_botocore(aws):
     aws.set_knobs(throttle_rate=0.5)
     # Standard retry mode retries RequestLimitExceeded; every call eventually succeeds.
     ec2 = aws.client("ec2", retries={"total_max_attempts": 5, "mode": "standard"})
-    for _ in range(4):
+    for _call in range(4):
         ec2.describe_vpcs()
     # Calls 2, 4 and 6 of 7 on the wire were throttled and retried.
     assert [c["error_code"] for c in aws.calls()] == [None, "RequestLimitExceeded"] * 3 + [None]
