@@ -91,6 +91,7 @@ class ConnectPeersManager:
             purge_tags=params["purge_tags"],
             tgw_cidr_blocks=cidr_blocks,
             transit_gateway_id=tgw_id,
+            require_cidr_block=not self.module.check_mode,
         )
         before = {
             name: planning.normalise_peer(peer, tgw_asn)

@@ -248,12 +248,15 @@ def plan_connect_peers(
     purge_tags=False,
     tgw_cidr_blocks=None,
     transit_gateway_id=None,
+    require_cidr_block=True,
 ):
     """Compute the ConnectPlan for one cluster on one transit gateway.
 
     peers: every Connect peer of the transit gateway (describe shape, all clusters, any state).
     tgw_cidr_blocks: the transit gateway's CIDR blocks; each new peer gets the first free GRE address of
     them (what AWS would pick), computed here so that check mode shows the real value.
+    require_cidr_block: False in check mode, where an earlier task may only have planned the CIDR block; the
+    GRE addresses are then unknown (None).
     attachments: every Connect attachment of the transit gateway (describe shape, any state).
     Raises PlanningError (message names the field) on bad input; nothing has been changed then.
     """
@@ -379,17 +382,19 @@ def plan_connect_peers(
         - {None}
     )
     ipv4_blocks = [block for block in tgw_cidr_blocks or () if ":" not in block]
-    if missing and not ipv4_blocks:
+    if missing and not ipv4_blocks and require_cidr_block:
         raise PlanningError(
             "transit_gateway_id: %s has no IPv4 CIDR block for the GRE addresses; add one first "
             "(calico_egress.aws.tgw_cidr_block)" % (transit_gateway_id or "the transit gateway")
         )
     for name in missing:
-        try:
-            gre_address = addressing.pick_tgw_gre_address(ipv4_blocks, gre_in_use)
-        except addressing.AddressingError as exc:
-            raise PlanningError(str(exc))
-        gre_in_use.append(gre_address)
+        gre_address = None
+        if ipv4_blocks:
+            try:
+                gre_address = addressing.pick_tgw_gre_address(ipv4_blocks, gre_in_use)
+            except addressing.AddressingError as exc:
+                raise PlanningError(str(exc))
+            gre_in_use.append(gre_address)
         attachment_id = place(name)
         load[attachment_id] += 1
         if attachment_id.startswith("new-"):

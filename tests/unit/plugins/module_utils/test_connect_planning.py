@@ -335,3 +335,8 @@ def test_new_peers_fill_the_fullest_owned_attachment_first():
     attachments = [attachment("att-1", "blue"), attachment("att-2", "blue")]
     wanted = nodes(3) + [{"name": "node-09", "address": "10.0.1.30"}]
     assert [c["attachment_id"] for c in plan(wanted=wanted, peers=existing, attachments=attachments).create_peers] == ["att-2"]
+
+
+def test_check_mode_plans_without_a_cidr_block_yet():
+    result = plan(wanted=nodes(1), tgw_cidr_blocks=[], require_cidr_block=False)
+    assert result.create_peers[0]["transit_gateway_address"] is None
