@@ -111,6 +111,8 @@ options:
     type: int
     default: 600
 notes:
+  - Each new peer gets its own transit gateway GRE address (the first free one of the TGW CIDR blocks, as AWS would
+    pick), so a C(/24) block serves 254 peers; add a block or use a larger one for more.
   - A converged run makes three read calls (transit gateway, Connect attachments, Connect peers) and no write.
   - New Connect attachments are always waited for (peers can only be created on available attachments), and
     deleted peers are waited for when their attachment must be deleted or their C(/29) reused.

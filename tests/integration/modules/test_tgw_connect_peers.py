@@ -20,7 +20,7 @@ from ansible_collections.calico_egress.aws.plugins.modules import (
 from tests.support.modules import run_module
 
 TGW_ASN = 64513
-TGW_CIDR = "10.99.0.0/24"
+TGW_CIDR = "10.99.0.0/22"  # one TGW GRE address per peer: a /24 serves 254 peers, the 256-node case needs more
 
 
 class Lab:
@@ -70,7 +70,15 @@ class Lab:
 
 
 def nodes(count, base=10, subnet="10.0.1"):
-    return [{"name": "node-%02d" % i, "address": "%s.%d" % (subnet, base + i)} for i in range(count)]
+    """count nodes with distinct IPv4 addresses (spilling into the next /24 past .250)."""
+    prefix, third = subnet.rsplit(".", 1)
+    return [
+        {
+            "name": "node-%03d" % i if count > 99 else "node-%02d" % i,
+            "address": "%s.%d.%d" % (prefix, int(third) + (base + i) // 250, (base + i) % 250),
+        }
+        for i in range(count)
+    ]
 
 
 @pytest.fixture
@@ -363,9 +371,10 @@ def test_attachment_routing_and_route_search(lab):
     assert none["routes"] == []
 
 
-@pytest.mark.parametrize("count", [4, 16])
+@pytest.mark.parametrize("count", [4, 16, 64, 256])
 def test_converged_rerun_reads_at_most_10_whatever_n(lab, count):
     first = run_module(tgw_connect_peers, lab.args("blue", nodes(count, base=1)))
+    assert not first["failed"], first["msg"]
     writes = [c["action"] for c in lab.aws.calls(mutating=True)]
     assert writes.count("CreateTransitGatewayConnectPeer") == count
     assert writes.count("CreateTransitGatewayConnect") == math.ceil(count / 4)
