@@ -19,11 +19,13 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [ROOT, os.path.join(ROOT, ".build", "collections")]
 
-import conftest  # noqa: E402,F401 - creates the ansible_collections symlink
+import conftest  # noqa: E402 - creates the ansible_collections symlink
 from ansible_collections.calico_egress.aws.plugins.modules import tgw_cidr_block, tgw_connect_peers  # noqa: E402
 from lab.aws.client import StandinClient  # noqa: E402
 from lab.aws.fixtures import StandinProcess  # noqa: E402
 from tests.support.modules import run_module  # noqa: E402
+
+assert conftest.LINK  # the import is for its side effect: the ansible_collections symlink
 
 
 def nodes(count):

@@ -34,7 +34,7 @@ class Lab:
         self.tgw_id = ec2.create_transit_gateway(Options={"AmazonSideAsn": TGW_ASN})["TransitGateway"]["TransitGatewayId"]
         transport = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=self.tgw_id, VpcId=self.vpc_id, SubnetIds=[subnet])
         self.transport_id = transport["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
-        tables = [ec2.create_transit_gateway_route_table(TransitGatewayId=self.tgw_id) for _ in range(2)]
+        tables = [ec2.create_transit_gateway_route_table(TransitGatewayId=self.tgw_id) for _table in range(2)]
         self.inspection_rt, self.firewall_rt = (t["TransitGatewayRouteTable"]["TransitGatewayRouteTableId"] for t in tables)
         self.ec2 = ec2
         # The set-up is the test's, not the collection's: keep it out of the IAM policy check (conftest).

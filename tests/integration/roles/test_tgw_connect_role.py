@@ -27,7 +27,7 @@ def aws_lab(aws):
     transport = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=tgw, VpcId=vpc, SubnetIds=[subnet])
     inspection, firewall = (
         ec2.create_transit_gateway_route_table(TransitGatewayId=tgw)["TransitGatewayRouteTable"]["TransitGatewayRouteTableId"]
-        for _ in range(2)
+        for _table in range(2)
     )
     aws.admin("POST", "calls/reset", {})  # the set-up is the test's, not the role's
     return {
