@@ -18,15 +18,6 @@ from ansible_collections.calico_egress.aws.plugins.module_utils import connect_a
 from ansible_collections.calico_egress.aws.plugins.module_utils import connect_planning as planning
 from ansible_collections.calico_egress.aws.plugins.module_utils import tgw_api
 
-WAIT_ARGUMENT_SPEC = {
-    "wait": {"type": "bool", "default": True},
-    "wait_timeout": {"type": "int", "default": 600},
-}
-TAGS_ARGUMENT_SPEC = {
-    "tags": {"type": "dict", "aliases": ["resource_tags"]},
-    "purge_tags": {"type": "bool", "default": False},
-}
-
 
 def snake_resource(resource):
     """describe shape -> snake_case return with tags as a dict."""

@@ -254,85 +254,52 @@ def search_routes(client, route_table_id, filters, max_results=None):
 # ---------------------------------------------------------------- waiting, many objects per describe call
 
 _THROTTLE_ACCEPTORS = [{"state": "retry", "matcher": "error", "expected": code} for code in _THROTTLED]
+
+
+def _waiter(operation, acceptors):
+    return {"operation": operation, "delay": WAIT_DELAY, "maxAttempts": 200, "acceptors": acceptors + _THROTTLE_ACCEPTORS}
+
+
+def _all_available(operation, key):
+    """Success when every listed object is available; failure as soon as one failed or vanished."""
+    path = "%s[].State" % key
+    return _waiter(
+        operation,
+        [
+            {"state": "success", "matcher": "pathAll", "argument": path, "expected": "available"},
+            {"state": "failure", "matcher": "pathAny", "argument": path, "expected": "failed"},
+            {"state": "failure", "matcher": "pathAny", "argument": path, "expected": "deleted"},
+        ],
+    )
+
+
+def _all_deleted(operation, key, not_found):
+    """Success when nothing listed is left but in state deleted (or the ids are not found any more)."""
+    argument = "length(%s[?State!='deleted']) == `0`" % key
+    return _waiter(
+        operation,
+        [
+            {"state": "success", "matcher": "path", "argument": argument, "expected": True},
+            {"state": "success", "matcher": "error", "expected": not_found},
+        ],
+    )
+
+
 _WAITER_MODEL = {
     "version": 2,
     "waiters": {
-        "ConnectPeersAvailable": {
-            "operation": "DescribeTransitGatewayConnectPeers",
-            "delay": WAIT_DELAY,
-            "maxAttempts": 200,
-            "acceptors": [
-                {
-                    "state": "success",
-                    "matcher": "pathAll",
-                    "argument": "TransitGatewayConnectPeers[].State",
-                    "expected": "available",
-                },
-                {
-                    "state": "failure",
-                    "matcher": "pathAny",
-                    "argument": "TransitGatewayConnectPeers[].State",
-                    "expected": "failed",
-                },
-                {
-                    "state": "failure",
-                    "matcher": "pathAny",
-                    "argument": "TransitGatewayConnectPeers[].State",
-                    "expected": "deleted",
-                },
-            ]
-            + _THROTTLE_ACCEPTORS,
-        },
-        "ConnectPeersDeleted": {
-            "operation": "DescribeTransitGatewayConnectPeers",
-            "delay": WAIT_DELAY,
-            "maxAttempts": 200,
-            "acceptors": [
-                {
-                    "state": "success",
-                    "matcher": "path",
-                    "argument": "length(TransitGatewayConnectPeers[?State!='deleted']) == `0`",
-                    "expected": True,
-                },
-                {"state": "success", "matcher": "error", "expected": "InvalidTransitGatewayConnectPeerID.NotFound"},
-            ]
-            + _THROTTLE_ACCEPTORS,
-        },
-        "ConnectsAvailable": {
-            "operation": "DescribeTransitGatewayConnects",
-            "delay": WAIT_DELAY,
-            "maxAttempts": 200,
-            "acceptors": [
-                {"state": "success", "matcher": "pathAll", "argument": "TransitGatewayConnects[].State", "expected": "available"},
-                {"state": "failure", "matcher": "pathAny", "argument": "TransitGatewayConnects[].State", "expected": "failed"},
-                {"state": "failure", "matcher": "pathAny", "argument": "TransitGatewayConnects[].State", "expected": "deleted"},
-            ]
-            + _THROTTLE_ACCEPTORS,
-        },
-        "ConnectsDeleted": {
-            "operation": "DescribeTransitGatewayConnects",
-            "delay": WAIT_DELAY,
-            "maxAttempts": 200,
-            "acceptors": [
-                {
-                    "state": "success",
-                    "matcher": "path",
-                    "argument": "length(TransitGatewayConnects[?State!='deleted']) == `0`",
-                    "expected": True,
-                },
-                {"state": "success", "matcher": "error", "expected": "InvalidTransitGatewayAttachmentID.NotFound"},
-            ]
-            + _THROTTLE_ACCEPTORS,
-        },
-        "TransitGatewayAvailable": {
-            "operation": "DescribeTransitGateways",
-            "delay": WAIT_DELAY,
-            "maxAttempts": 200,
-            "acceptors": [
-                {"state": "success", "matcher": "pathAll", "argument": "TransitGateways[].State", "expected": "available"},
-            ]
-            + _THROTTLE_ACCEPTORS,
-        },
+        "ConnectPeersAvailable": _all_available("DescribeTransitGatewayConnectPeers", "TransitGatewayConnectPeers"),
+        "ConnectPeersDeleted": _all_deleted(
+            "DescribeTransitGatewayConnectPeers", "TransitGatewayConnectPeers", "InvalidTransitGatewayConnectPeerID.NotFound"
+        ),
+        "ConnectsAvailable": _all_available("DescribeTransitGatewayConnects", "TransitGatewayConnects"),
+        "ConnectsDeleted": _all_deleted(
+            "DescribeTransitGatewayConnects", "TransitGatewayConnects", "InvalidTransitGatewayAttachmentID.NotFound"
+        ),
+        "TransitGatewayAvailable": _waiter(
+            "DescribeTransitGateways",
+            [{"state": "success", "matcher": "pathAll", "argument": "TransitGateways[].State", "expected": "available"}],
+        ),
     },
 }
 _ID_PARAMETER = {

@@ -81,11 +81,8 @@ plan:
   sample: {"disassociate": null, "associate": "tgw-rtb-0inspection00000000", "enable": [], "disable": []}
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_manager import run_attachment_routing
-from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_routing import RoutingError
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import run_tgw_module
 
 
 def main():
@@ -96,14 +93,10 @@ def main():
         propagations=dict(type="list", elements="str"),
         purge_propagations=dict(type="bool", default=False),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2")
-    try:
-        module.exit_json(**run_attachment_routing(module, client))
-    except RoutingError as exc:
-        module.fail_json(msg=str(exc))
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
+    run_tgw_module(
+        argument_spec,
+        run_attachment_routing,
+    )
 
 
 if __name__ == "__main__":

@@ -34,17 +34,10 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  wait:
-    description: Wait until the transit gateway is C(available) again after the change.
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait.
-    type: int
-    default: 600
 notes:
   - Supports C(check_mode) and C(diff).
 extends_documentation_fragment:
+  - calico_egress.aws.tgw.wait
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -77,12 +70,8 @@ transit_gateway_cidr_blocks:
   sample: ["10.99.0.0/24"]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import WAIT_ARGUMENT_SPEC
 from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_manager import run_cidr_block
-from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_routing import RoutingError
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import WAIT_ARGUMENT_SPEC, run_tgw_module
 
 
 def main():
@@ -92,14 +81,10 @@ def main():
         state=dict(type="str", choices=["present", "absent"], default="present"),
         **WAIT_ARGUMENT_SPEC,
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2")
-    try:
-        module.exit_json(**run_cidr_block(module, client))
-    except RoutingError as exc:
-        module.fail_json(msg=str(exc))
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
+    run_tgw_module(
+        argument_spec,
+        run_cidr_block,
+    )
 
 
 if __name__ == "__main__":

@@ -45,25 +45,11 @@ options:
     description: With O(state=absent), delete the attachment's Connect peers first.
     type: bool
     default: false
-  tags:
-    description: Tags (C(Name) is set from O(name)).
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Remove tags not in O(tags) (and not C(aws:) tags).
-    type: bool
-    default: false
-  wait:
-    description: Wait until the attachment is C(available) (or gone).
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait.
-    type: int
-    default: 600
 notes:
   - Supports C(check_mode) and C(diff).
 extends_documentation_fragment:
+  - calico_egress.aws.tgw.wait
+  - calico_egress.aws.tgw.tags
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -122,15 +108,12 @@ deleted_connect_peers:
   sample: ["tgw-connect-peer-0123456789abcdef0"]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import (
+from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import ConnectAttachmentManager
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import (
     TAGS_ARGUMENT_SPEC,
     WAIT_ARGUMENT_SPEC,
-    ConnectAttachmentManager,
+    run_tgw_module,
 )
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_planning import PlanningError
 
 
 def main():
@@ -145,20 +128,13 @@ def main():
         **TAGS_ARGUMENT_SPEC,
         **WAIT_ARGUMENT_SPEC,
     )
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    run_tgw_module(
+        argument_spec,
+        lambda module, client: ConnectAttachmentManager(module, client).run(),
         required_one_of=[("connect_attachment_id", "name")],
         required_together=[("transit_gateway_id", "vpc_id")],
         mutually_exclusive=[("transport_attachment_id", "vpc_id")],
     )
-    client = module.client("ec2")
-    try:
-        module.exit_json(**ConnectAttachmentManager(module, client).run())
-    except PlanningError as exc:
-        module.fail_json(msg=str(exc))
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
 
 
 if __name__ == "__main__":

@@ -66,25 +66,11 @@ options:
     description: Delete and re-create the peer when an immutable setting differs.
     type: bool
     default: false
-  tags:
-    description: Tags for the peer (C(Name) is set from O(name)).
-    type: dict
-    aliases: [resource_tags]
-  purge_tags:
-    description: Remove tags not in O(tags) (and not C(aws:) tags).
-    type: bool
-    default: false
-  wait:
-    description: Wait until the peer is C(available) (or gone with O(state=absent)).
-    type: bool
-    default: true
-  wait_timeout:
-    description: Seconds to wait.
-    type: int
-    default: 600
 notes:
   - Supports C(check_mode) (no AWS write) and C(diff).
 extends_documentation_fragment:
+  - calico_egress.aws.tgw.wait
+  - calico_egress.aws.tgw.tags
   - amazon.aws.common.modules
   - amazon.aws.region.modules
   - amazon.aws.boto3
@@ -163,15 +149,12 @@ differences:
   sample: ["peer_address: 10.0.1.10 -> 10.0.2.10"]
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import (
+from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import ConnectPeerManager
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import (
     TAGS_ARGUMENT_SPEC,
     WAIT_ARGUMENT_SPEC,
-    ConnectPeerManager,
+    run_tgw_module,
 )
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_planning import PlanningError
 
 
 def main():
@@ -191,20 +174,13 @@ def main():
         **TAGS_ARGUMENT_SPEC,
         **WAIT_ARGUMENT_SPEC,
     )
-    module = AnsibleAWSModule(
-        argument_spec=argument_spec,
-        supports_check_mode=True,
+    run_tgw_module(
+        argument_spec,
+        lambda module, client: ConnectPeerManager(module, client).run(),
         required_one_of=[("connect_peer_id", "name")],
         required_by={"name": "transit_gateway_attachment_id"},
         required_if=[("state", "present", ["peer_address"])],
     )
-    client = module.client("ec2")
-    try:
-        module.exit_json(**ConnectPeerManager(module, client).run())
-    except PlanningError as exc:
-        module.fail_json(msg=str(exc))
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
 
 
 if __name__ == "__main__":

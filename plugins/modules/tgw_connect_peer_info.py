@@ -95,10 +95,8 @@ connect_peers:
       sample: {"calico_egress.aws/cluster": "prod-eu", "calico_egress.aws/node": "node-a"}
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
 from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import ConnectPeerInfo
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import run_tgw_module
 
 
 def main():
@@ -109,12 +107,10 @@ def main():
         cluster=dict(type="str"),
         include_deleted=dict(type="bool", default=False),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2")
-    try:
-        module.exit_json(**ConnectPeerInfo(module, client).run())
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
+    run_tgw_module(
+        argument_spec,
+        lambda module, client: ConnectPeerInfo(module, client).run(),
+    )
 
 
 if __name__ == "__main__":

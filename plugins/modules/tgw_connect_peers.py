@@ -257,15 +257,12 @@ transit_gateway_asn:
   sample: 64513
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import (
+from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import ConnectPeersManager
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import (
     TAGS_ARGUMENT_SPEC,
     WAIT_ARGUMENT_SPEC,
-    ConnectPeersManager,
+    run_tgw_module,
 )
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_planning import PlanningError
 
 
 def main():
@@ -292,14 +289,10 @@ def main():
         **TAGS_ARGUMENT_SPEC,
         **WAIT_ARGUMENT_SPEC,
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2")
-    try:
-        module.exit_json(**ConnectPeersManager(module, client).run())
-    except PlanningError as exc:
-        module.fail_json(msg=str(exc))
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
+    run_tgw_module(
+        argument_spec,
+        lambda module, client: ConnectPeersManager(module, client).run(),
+    )
 
 
 if __name__ == "__main__":

@@ -111,12 +111,9 @@ additional_routes_available:
   sample: false
 """
 
-from ansible_collections.amazon.aws.plugins.module_utils.exceptions import AnsibleAWSError
-from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-from ansible_collections.calico_egress.aws.plugins.module_utils.connect_addressing import AddressingError
 from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_manager import run_route_info
-from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_routing import ATTACHMENT_TYPES, RoutingError
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_module import run_tgw_module
+from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_routing import ATTACHMENT_TYPES
 
 
 def main():
@@ -134,14 +131,10 @@ def main():
         filters=dict(type="dict", default={}),
         max_results=dict(type="int"),
     )
-    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
-    client = module.client("ec2")
-    try:
-        module.exit_json(**run_route_info(module, client))
-    except (RoutingError, AddressingError) as exc:
-        module.fail_json(msg=str(exc))
-    except AnsibleAWSError as exc:
-        module.fail_json_aws_error(exc)
+    run_tgw_module(
+        argument_spec,
+        run_route_info,
+    )
 
 
 if __name__ == "__main__":
