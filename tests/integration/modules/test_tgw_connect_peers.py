@@ -159,6 +159,16 @@ def test_reconcile_flow_leaves_other_clusters_alone(lab):
     per_attachment = [p["attachment_id"] for p in peers.values()]
     assert sorted(per_attachment.count(a) for a in set(per_attachment)) == [1, 4]
 
+    # info: by cluster (tag filter) only blue's peers, with BGP status per session
+    lab.aws.set_bgp_status(peers["node-00"]["peer_id"], "up")
+    info = run_module(tgw_connect_peer_info, dict(aws.module_args(), transit_gateway_id=lab.tgw_id, cluster="blue"))
+    assert sorted(p["transit_gateway_connect_peer_id"] for p in info["connect_peers"]) == sorted(
+        p["peer_id"] for p in peers.values()
+    )
+    by_id = {p["transit_gateway_connect_peer_id"]: p for p in info["connect_peers"]}
+    assert {b["bgp_status"] for b in by_id[peers["node-00"]["peer_id"]]["bgp_peers"]} == {"up"}
+    assert by_id[peers["node-00"]["peer_id"]]["tags"]["calico_egress.aws/node"] == "node-00"
+
     # idempotency: changed=false, only reads, few of them
     aws.reset_calls()
     again = run_module(tgw_connect_peers, lab.args("blue", blue_nodes))
