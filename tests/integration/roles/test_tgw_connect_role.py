@@ -68,7 +68,7 @@ PLAYBOOK = """
 """
 
 
-def play(tmp_path, aws, lab, check=False):
+def play(tmp_path, aws, lab, check=False, expect_failure=False, **overrides):
     (tmp_path / "site.yml").write_text(PLAYBOOK)
     (tmp_path / "facts").mkdir(exist_ok=True)
     extra = {
@@ -87,6 +87,7 @@ def play(tmp_path, aws, lab, check=False):
         "tgw_connect_wait_timeout": 60,
         "tgw_connect_aws_connection": aws.module_args(),
     }
+    extra.update(overrides)
     (tmp_path / "extra.json").write_text(json.dumps(extra))
     command = [
         os.path.join(BIN, "ansible-playbook"),
@@ -107,6 +108,9 @@ def play(tmp_path, aws, lab, check=False):
     env["ANSIBLE_INVENTORY_UNPARSED_WARNING"] = "0"
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False, timeout=600)
+    if expect_failure:
+        assert result.returncode != 0
+        return result.stdout
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     recap = dict(re.findall(r"^(\S+)\s+: ok=\d+\s+changed=(\d+)", result.stdout, re.MULTILINE))
     return {host: int(changed) for host, changed in recap.items()}
@@ -150,3 +154,22 @@ def test_role_converges_publishes_facts_and_is_idempotent(tmp_path, aws, aws_lab
     peers = ec2.describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"]
     live = [p for p in peers if p["State"] not in ("deleting", "deleted") and {"Key": CLUSTER_TAG, "Value": "blue"} in p["Tags"]]
     assert sorted(p["TransitGatewayConnectPeerId"] for p in live) == sorted(facts["node-%d" % i]["peer_id"] for i in range(2))
+
+
+def test_role_refuses_an_empty_group_without_writes(tmp_path, aws, aws_lab):
+    write_inventory(tmp_path / "inventory.yml", 1)
+    play(tmp_path, aws, aws_lab)
+    aws.reset_calls()
+    output = play(tmp_path, aws, aws_lab, expect_failure=True, tgw_connect_node_group="egress_nodez")
+    assert "tgw_connect_node_group: no host in group 'egress_nodez'" in output
+    assert aws.calls(mutating=True) == []
+    assert (
+        len(
+            [
+                p
+                for p in aws_lab["ec2"].describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"]
+                if p["State"] == "available"
+            ]
+        )
+        == 1
+    )
