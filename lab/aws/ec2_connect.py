@@ -111,15 +111,17 @@ def registry(backend):
 
 
 def purge_expired(backend):
-    """Forget deleted objects once deleted_retention_seconds have passed."""
+    """Forget deleted objects once deleted_retention_seconds have passed; refresh moto attachments being deleted."""
     peers = registry(backend).peers
     for peer_id in [peer_id for peer_id, peer in peers.items() if peer.lifecycle.expired]:
         del peers[peer_id]
     attachments = backend.transit_gateway_attachments
-    for attachment_id in [
-        key for key, value in attachments.items() if isinstance(value, ConnectAttachment) and value.lifecycle.expired
-    ]:
-        del attachments[attachment_id]
+    for attachment_id, attachment in list(attachments.items()):
+        lifecycle = attachment.__dict__.get("standin_lifecycle")  # a moto VPC attachment whose state we drive
+        if lifecycle is not None and not lifecycle.expired:
+            attachment.state = lifecycle.state
+        elif lifecycle is not None or (isinstance(attachment, ConnectAttachment) and attachment.lifecycle.expired):
+            del attachments[attachment_id]
 
 
 def connect_attachments(backend):
@@ -190,6 +192,7 @@ def peer_view(backend, peer, provider, state=None):
 
 # -- validation (the stand-in plays AWS: its own rules, not the collection's) ---------------------------------
 def invalid(message, documented=False):
+    """InvalidParameterValue: AWS documents the rules, not which code each violation gets (so: best guess)."""
     return ServiceError("InvalidParameterValue", message, documented=documented)
 
 
@@ -268,7 +271,6 @@ def connect_attachment(backend, attachment_id):
 
 def create_transit_gateway_connect(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     transport_id = params["TransportTransitGatewayAttachmentId"]
     transport = backend.transit_gateway_attachments.get(transport_id)
     if transport is None or transport.state == "deleted":
@@ -285,7 +287,7 @@ def create_transit_gateway_connect(ctx, params):
         )
     protocol = (params.get("Options") or {}).get("Protocol")
     if protocol != "gre":
-        raise invalid("Options.Protocol must be gre.", documented=True)
+        raise invalid("Options.Protocol must be gre.")
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-attachment")
     transit_gateway = backend.transit_gateways[transport.transit_gateway_id]
     attachment = ConnectAttachment(backend, transit_gateway, transport, tags, Lifecycle(ctx.knobs["connect_pending_seconds"]))
@@ -297,7 +299,6 @@ def create_transit_gateway_connect(ctx, params):
 
 def describe_transit_gateway_connects(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     spec = {
         "ids_param": "TransitGatewayAttachmentIds",
         "not_found": ("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found."),
@@ -316,7 +317,6 @@ def describe_transit_gateway_connects(ctx, params):
 
 def delete_transit_gateway_connect(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     attachment = connect_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.state == "deleting":
         raise ServiceError("IncorrectState", "%s is already being deleted." % attachment.id, documented=False)
@@ -332,7 +332,6 @@ def delete_transit_gateway_connect(ctx, params):
 
 def create_transit_gateway_connect_peer(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     attachment = connect_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.state != "available":
         raise ServiceError(
@@ -380,7 +379,6 @@ def create_transit_gateway_connect_peer(ctx, params):
 
 def describe_transit_gateway_connect_peers(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     spec = {
         "ids_param": "TransitGatewayConnectPeerIds",
         "not_found": ("InvalidTransitGatewayConnectPeerID.NotFound", "Transit Gateway Connect peer %s not found."),
@@ -397,7 +395,6 @@ def describe_transit_gateway_connect_peers(ctx, params):
 
 def delete_transit_gateway_connect_peer(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     peer_id = params["TransitGatewayConnectPeerId"]
     peer = registry(backend).peers.get(peer_id)
     if peer is None or peer.state == "deleted":

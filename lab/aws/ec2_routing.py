@@ -27,8 +27,9 @@ from lab.aws.ec2_common import (
     tags_from_specifications,
     tags_of,
 )
-from lab.aws.ec2_connect import ConnectAttachment, bgp_status, connect_attachments, live_peers, purge_expired
+from lab.aws.ec2_connect import ConnectAttachment, bgp_status, connect_attachments, live_peers
 from lab.aws.errors import ServiceError
+from lab.aws.state import Lifecycle
 
 MAX_TGW_CIDR_BLOCKS = 5  # documented quota
 ATTACHMENT_NOT_FOUND = ("InvalidTransitGatewayAttachmentID.NotFound", "Transit Gateway Attachment %s not found.")
@@ -68,9 +69,7 @@ def checked_cidr_blocks(blocks):
         except ValueError:
             raise invalid("%s is not a valid CIDR block." % block, documented=True)
         if network.prefixlen > (24 if network.version == 4 else 64):
-            raise invalid(
-                "Transit gateway CIDR block %s must be a /24 or larger (IPv6: /64 or larger)." % network, documented=True
-            )
+            raise invalid("Transit gateway CIDR block %s must be a /24 or larger (IPv6: /64 or larger)." % network)
         if network.version == 4 and network.subnet_of(ipaddress.ip_network("169.254.0.0/16")):
             raise invalid("Transit gateway CIDR block %s cannot be in 169.254.0.0/16." % network)
         for other in networks:
@@ -89,6 +88,31 @@ def checked_cidr_blocks(blocks):
 def create_transit_gateway(ctx, params):
     del ctx  # moto creates it; we only validate the CIDR blocks it would accept blindly
     checked_cidr_blocks((params.get("Options") or {}).get("TransitGatewayCidrBlocks") or [])
+    return PASS_TO_MOTO
+
+
+def delete_transit_gateway(ctx, params):
+    backend = ctx.backend
+    tgw = transit_gateway(backend, params["TransitGatewayId"])
+    attached = [
+        item.id
+        for item in backend.transit_gateway_attachments.values()
+        if item.transit_gateway_id == tgw.id and item.state != "deleted"
+    ]
+    if attached:
+        # Documented behaviour (attachments go first); the code is our best guess.
+        raise ServiceError(
+            "IncorrectState", "%s has attachments (%s); delete them first." % (tgw.id, attached[0]), documented=False
+        )
+    return PASS_TO_MOTO
+
+
+def delete_transit_gateway_route_table(ctx, params):
+    table = route_table(ctx.backend, params["TransitGatewayRouteTableId"])
+    if table.route_table_associations or table.route_table_propagation:
+        raise ServiceError(
+            "IncorrectState", "%s still has associations or propagations; remove them first." % table.id, documented=False
+        )
     return PASS_TO_MOTO
 
 
@@ -165,11 +189,22 @@ def create_transit_gateway_vpc_attachment(ctx, params):
             raise invalid("Subnet %s does not belong to %s." % (subnet_id, vpc.id))
     tags = tags_from_specifications(params.get("TagSpecifications"), "transit-gateway-attachment")
     options = {key: str(value) for key, value in (params.get("Options") or {}).items()}
+    for attachment_id, item in list(backend.transit_gateway_attachments.items()):
+        # A deleted attachment of the same VPC does not block a new one (a deleting one does: moto's duplicate check).
+        if (
+            item.resource_type == "vpc"
+            and item.state == "deleted"
+            and (item.transit_gateway_id, item.resource_id) == (tgw.id, vpc.id)
+        ):
+            del backend.transit_gateway_attachments[attachment_id]
     attachment = backend.create_transit_gateway_vpc_attachment(
         transit_gateway_id=tgw.id, vpc_id=vpc.id, subnet_ids=list(params["SubnetIds"]), tags=tags, options=options
     )
+    # moto makes it available at once; AWS answers pending and gets there later (see purge_expired).
+    attachment.standin_lifecycle = Lifecycle(ctx.knobs["vpc_attachment_pending_seconds"])
+    attachment.state = attachment.standin_lifecycle.state
     apply_default_route_tables(backend, tgw, attachment)
-    return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment)}
+    return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment, state="pending")}
 
 
 def vpc_attachments(backend):
@@ -195,10 +230,11 @@ def describe_transit_gateway_vpc_attachments(ctx, params):
 
 def delete_transit_gateway_vpc_attachment(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
     attachment = live_attachment(backend, params["TransitGatewayAttachmentId"])
     if attachment.resource_type != "vpc":
         raise invalid("%s is not a VPC attachment." % attachment.id)
+    if attachment.state == "deleting":
+        raise ServiceError("IncorrectState", "%s is already being deleted." % attachment.id, documented=False)
     users = [
         item.id
         for item in connect_attachments(backend)
@@ -209,9 +245,11 @@ def delete_transit_gateway_vpc_attachment(ctx, params):
             "IncorrectState", "%s is the transport of Connect attachment %s." % (attachment.id, users[0]), documented=False
         )
     detach_from_route_tables(backend, attachment.id)
-    view = vpc_attachment_view(backend, attachment, state="deleting")
-    del backend.transit_gateway_attachments[attachment.id]
-    return {"TransitGatewayVpcAttachment": view}
+    # moto would forget it at once; AWS shows deleting, then deleted for a while (see purge_expired).
+    lifecycle = attachment.__dict__.setdefault("standin_lifecycle", Lifecycle(0.0))
+    lifecycle.delete(ctx.knobs["deleting_seconds"], ctx.knobs["deleted_retention_seconds"])
+    attachment.state = lifecycle.state
+    return {"TransitGatewayVpcAttachment": vpc_attachment_view(backend, attachment, state="deleting")}
 
 
 # -- all attachments --------------------------------------------------------------------------------------------
@@ -242,7 +280,6 @@ def attachment_view(backend, attachment):
 
 def describe_transit_gateway_attachments(ctx, params):
     backend = ctx.backend
-    purge_expired(backend)
 
     def association_field(field):
         return lambda item: (association_of(backend, item) or {}).get(field)
@@ -567,6 +604,8 @@ def search_transit_gateway_routes(ctx, params):
 HANDLERS = {
     "CreateTransitGateway": create_transit_gateway,
     "ModifyTransitGateway": modify_transit_gateway,
+    "DeleteTransitGateway": delete_transit_gateway,
+    "DeleteTransitGatewayRouteTable": delete_transit_gateway_route_table,
     "CreateTransitGatewayVpcAttachment": create_transit_gateway_vpc_attachment,
     "DescribeTransitGatewayVpcAttachments": describe_transit_gateway_vpc_attachments,
     "DeleteTransitGatewayVpcAttachment": delete_transit_gateway_vpc_attachment,

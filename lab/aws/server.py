@@ -21,7 +21,7 @@ from moto.moto_api._internal.models import moto_api_backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server as werkzeug_make_server
 
-from lab.aws import ec2_connect, ec2_routing, render
+from lab.aws import ec2_connect, ec2_routing, ec2_tags, render
 from lab.aws.ec2_common import PASS_TO_MOTO
 from lab.aws.errors import ServiceError
 from lab.aws.routing import TableRouteProvider
@@ -29,6 +29,7 @@ from lab.aws.state import Knobs
 
 NFW_TARGET_PREFIX = "NetworkFirewall_20201112."
 READ_ONLY_PREFIXES = ("Describe", "Get", "List", "Search")
+EC2_ERROR_NAMESPACE = re.compile(rb'<Response xmlns="[^"]*">')
 CREDENTIAL_SCOPE = re.compile(r"Credential=([^/,\s]+)/[^/]+/([^/]+)/([^/]+)/")
 HTTP_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 412: "Precondition Failed", 500: "Internal Server Error"}
 HTTP_REASONS.update({501: "Not Implemented", 503: "Service Unavailable"})
@@ -37,6 +38,7 @@ HTTP_REASONS.update({501: "Not Implemented", 503: "Service Unavailable"})
 EC2_HANDLERS = {}
 EC2_HANDLERS.update(ec2_connect.HANDLERS)
 EC2_HANDLERS.update(ec2_routing.HANDLERS)
+EC2_HANDLERS.update(ec2_tags.HANDLERS)
 
 
 def is_mutating(action):
@@ -49,7 +51,9 @@ class CallLog:
         self._calls = []
         self._seq = 0
 
-    def record(self, service, action, params, error_code):
+    def record(self, service, action, params, response):
+        status = response[0]
+        error_code = StandinApp.error_code(*response)
         with self._lock:
             self._seq += 1
             self._calls.append(
@@ -60,6 +64,7 @@ class CallLog:
                     "action": action,
                     "params": params,
                     "error_code": error_code,
+                    "status": status,
                     "mutating": is_mutating(action),
                 }
             )
@@ -147,14 +152,14 @@ class StandinApp:
                 response = render.json_error("ThrottlingException", "Rate exceeded", 400)
             else:
                 response = render.ec2_error("RequestLimitExceeded", "Request limit exceeded.", 503)
-            self.calls.record(request.service, request.action, params, self._error_code(*response))
+            self.calls.record(request.service, request.action, params, response)
             return self._respond(start_response, *response)
 
         with self.lock:
             response = self._dispatch(request, params)
             if response is None:
                 response = self._call_moto(environ)
-        self.calls.record(request.service, request.action, params, self._error_code(*response))
+        self.calls.record(request.service, request.action, params, response)
         return self._respond(start_response, *response)
 
     # -- dispatch --------------------------------------------------------------------------------------
@@ -165,11 +170,14 @@ class StandinApp:
         if request.service == "ec2" and request.action in EC2_HANDLERS:
             if params is None:
                 return render.ec2_error("InvalidParameterValue", "Malformed request for %s." % request.action)
-            if params.get("DryRun") and is_mutating(request.action):
-                # Documented: DryRunOperation (HTTP 412) when the caller would have been allowed.
+            if params.get("DryRun"):
+                # Documented, for reads too: DryRunOperation (HTTP 412) when the caller would have been allowed.
                 return render.ec2_error("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
             try:
-                result = EC2_HANDLERS[request.action](Context(self, request), params)
+                context = Context(self, request)
+                # Time-driven states are evaluated once per call, before any handler looks at them.
+                ec2_connect.purge_expired(context.backend)
+                result = EC2_HANDLERS[request.action](context, params)
             except ServiceError as error:
                 return render.ec2_error(error.code, error.message, error.status)
             except ServiceException as error:  # moto's own checks inside the backend calls we make
@@ -211,6 +219,9 @@ class StandinApp:
         finally:
             if hasattr(chunks, "close"):
                 chunks.close()
+        if captured["status"] >= 400:
+            # EC2's error document has no namespace; moto adds one to the root element.
+            body = EC2_ERROR_NAMESPACE.sub(b"<Response>", body, count=1)
         return captured["status"], dict(captured["headers"]), body
 
     def _params(self, request):
@@ -236,7 +247,8 @@ class StandinApp:
         return False
 
     @staticmethod
-    def _error_code(status, headers, body):
+    def error_code(status, headers, body):
+        """The AWS error code of a response (None for a success)."""
         if status < 400:
             return None
         text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body

@@ -6,6 +6,7 @@ import time
 KNOB_DEFAULTS = {
     "throttle_rate": 0.0,
     "latency_ms": 0.0,
+    "vpc_attachment_pending_seconds": 0.0,
     "connect_pending_seconds": 0.0,
     "connect_peer_pending_seconds": 0.0,
     "deleting_seconds": 0.0,

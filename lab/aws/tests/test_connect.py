@@ -1,12 +1,9 @@
 """TGW Connect semantics, one test per rule (AWS's documented behaviour; codes marked in lab/aws/ec2_connect.py)."""
 
 import time
-import types
 
 import pytest
 
-from lab.aws import ec2_connect
-from lab.aws.errors import ServiceError
 from lab.aws.state import Lifecycle
 from lab.aws.tests.conftest import error_code, make_connect, make_peer, make_vpc
 
@@ -143,19 +140,19 @@ def test_transport_must_be_an_existing_vpc_attachment(world):
     assert error_code(make_connect, ec2, world.connect_id) == "InvalidParameterValue"
 
 
-def test_transport_must_be_available():
-    """moto's VPC attachments are available at once, so the rule is exercised on the handler directly."""
-    transport = types.SimpleNamespace(id="tgw-attach-1", state="pending", resource_type="vpc", transit_gateway_id="tgw-1")
-    ctx = types.SimpleNamespace(
-        backend=types.SimpleNamespace(transit_gateway_attachments={"tgw-attach-1": transport}, __dict__={})
-    )
-    ctx.backend._standin_connect = ec2_connect.ConnectRegistry()
-    with pytest.raises(ServiceError) as caught:
-        ec2_connect.create_transit_gateway_connect(
-            ctx, {"TransportTransitGatewayAttachmentId": "tgw-attach-1", "Options": {"Protocol": "gre"}}
-        )
-    assert caught.value.code == "IncorrectState"
-    assert caught.value.documented is False
+def test_transport_must_be_available(aws, world):
+    ec2 = world.ec2
+    aws.set_knobs(vpc_attachment_pending_seconds=0.4)
+    vpc_id, subnet_id = make_vpc(ec2, "10.4.0.0/16")
+    transport = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=world.tgw_id, VpcId=vpc_id, SubnetIds=[subnet_id])
+    transport_id = transport["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+    assert transport["TransitGatewayVpcAttachment"]["State"] == "pending"
+    assert error_code(make_connect, ec2, transport_id) == "IncorrectState"
+    time.sleep(0.5)
+    assert ec2.describe_transit_gateway_vpc_attachments(TransitGatewayAttachmentIds=[transport_id])[
+        "TransitGatewayVpcAttachments"
+    ][0]["State"] == ("available")
+    assert make_connect(ec2, transport_id).startswith("tgw-attach-")
 
 
 def test_deleting_connect_attachment_with_peers_fails(world):
@@ -336,8 +333,9 @@ def test_dry_run_answers_dry_run_operation_and_changes_nothing(aws, world):
         DryRun=True,
     )
     assert code == "DryRunOperation"
+    assert error_code(ec2.describe_transit_gateway_connect_peers, DryRun=True) == "DryRunOperation"
     assert peer_ids(ec2) == []
-    assert aws.calls()[-2]["error_code"] == "DryRunOperation"
+    assert [call["error_code"] for call in aws.calls()[-3:]] == ["DryRunOperation", "DryRunOperation", None]
 
 
 def test_tag_specification_for_another_resource_type_is_refused(world):
@@ -364,3 +362,22 @@ def test_lifecycle_captures_delays_when_transitions_start(monkeypatch):
     assert (life.state, life.expired) == ("deleted", False)
     clock[0] = 117.0
     assert life.expired
+
+
+def test_connect_peers_can_be_tagged_and_their_tags_described(world):
+    ec2 = world.ec2
+    peer_id = make_peer(ec2, world.connect_id, "169.254.6.0/29")["TransitGatewayConnectPeerId"]
+    ec2.create_tags(Resources=[peer_id, world.connect_id], Tags=[{"Key": "owner", "Value": "calico"}])
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["transit-gateway-connect-peer"]}])["Tags"]
+    assert tags == [{"ResourceId": peer_id, "ResourceType": "transit-gateway-connect-peer", "Key": "owner", "Value": "calico"}]
+    assert peer_ids(ec2, Filters=[{"Name": "tag:owner", "Values": ["calico"]}]) == [peer_id]
+    ec2.delete_tags(Resources=[peer_id], Tags=[{"Key": "owner"}])
+    assert peer_ids(ec2, Filters=[{"Name": "tag-key", "Values": ["owner"]}]) == []
+    assert error_code(ec2.create_tags, Resources=["tgw-connect-peer-0000000000000000f"], Tags=[{"Key": "a", "Value": "b"}]) == (
+        "InvalidTransitGatewayConnectPeerID.NotFound"
+    )
+    # moto still validates the ids it knows.
+    assert (
+        error_code(ec2.create_tags, Resources=["vpc-0000000000000000f"], Tags=[{"Key": "a", "Value": "b"}])
+        == "InvalidVpcID.NotFound"
+    )

@@ -9,7 +9,7 @@ from xml.etree import ElementTree
 import botocore.session
 import pytest
 
-from lab.aws import ec2_connect, ec2_routing
+from lab.aws import ec2_connect, ec2_routing, ec2_tags
 from lab.aws.fidelity import check_ec2_xml, check_json, check_raw_response
 from lab.aws.tests.conftest import TGW_CIDR, make_connect, make_peer
 
@@ -27,10 +27,7 @@ MOTO_OPERATIONS = {
     "DescribeTransitGatewayRouteTables",
     "GetTransitGatewayRouteTableAssociations",
     "GetTransitGatewayRouteTablePropagations",
-    "CreateTags",
-    "DeleteTags",
-    "DescribeTags",
-    "DeleteTransitGatewayRouteTable",
+    "DescribeInternetGateways",
 }
 
 
@@ -38,6 +35,7 @@ def test_every_operation_answers_as_the_model_says(aws, world):
     ec2 = world.ec2
     ec2.describe_vpcs(VpcIds=[world.vpc_id])
     ec2.describe_subnets(SubnetIds=[world.subnet_id])
+    ec2.describe_internet_gateways()
     group_id = ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=world.vpc_id)["GroupId"]
     ec2.describe_security_groups(GroupIds=[group_id])
     ec2.describe_transit_gateways(TransitGatewayIds=[world.tgw_id])
@@ -66,7 +64,8 @@ def test_every_operation_answers_as_the_model_says(aws, world):
     ec2.describe_transit_gateway_connect_peers(Filters=[{"Name": "transit-gateway-attachment-id", "Values": [world.connect_id]}])
     ec2.describe_transit_gateway_attachments(Filters=[{"Name": "resource-type", "Values": ["connect"]}])
     ec2.create_tags(Resources=[world.connect_id], Tags=[{"Key": "Name", "Value": "connect"}])
-    ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [world.connect_id]}])
+    ec2.create_tags(Resources=[peer["TransitGatewayConnectPeerId"]], Tags=[{"Key": "Name", "Value": "peer"}])
+    ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [world.connect_id, peer["TransitGatewayConnectPeerId"]]}])
     ec2.delete_tags(Resources=[world.connect_id], Tags=[{"Key": "Name"}])
 
     ec2.disassociate_transit_gateway_route_table(
@@ -97,9 +96,10 @@ def test_every_operation_answers_as_the_model_says(aws, world):
     ec2.delete_transit_gateway_connect_peer(TransitGatewayConnectPeerId=peer["TransitGatewayConnectPeerId"])
     ec2.delete_transit_gateway_connect(TransitGatewayAttachmentId=world.connect_id)
     ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=world.vpc_attachment_id)
+    ec2.delete_transit_gateway(TransitGatewayId=world.tgw_id)
 
     seen = set(ec2.standin_recorder.operations)
-    ours = set(ec2_connect.HANDLERS) | set(ec2_routing.HANDLERS)
+    ours = set(ec2_connect.HANDLERS) | set(ec2_routing.HANDLERS) | set(ec2_tags.HANDLERS)
     assert ours - seen == set()
     assert MOTO_OPERATIONS - seen == set()
     assert ec2.standin_recorder.problems == []

@@ -1,5 +1,7 @@
 """TGW routing semantics moto lacks: CIDR blocks, associations, propagations, static routes, search, propagated routes."""
 
+import time
+
 import pytest
 
 from lab.aws.tests.conftest import TGW_CIDR, error_code, make_connect, make_peer, make_vpc
@@ -332,3 +334,62 @@ def test_deleting_a_connect_attachment_withdraws_its_routes_and_a_used_transport
         "TransitGatewayVpcAttachment"
     ]
     assert deleted["State"] == "deleting"
+
+
+def test_tgw_and_route_table_cannot_be_deleted_while_in_use(world):
+    ec2 = world.ec2
+    assert error_code(ec2.delete_transit_gateway, TransitGatewayId=world.tgw_id) == "IncorrectState"
+    assert (
+        error_code(ec2.delete_transit_gateway_route_table, TransitGatewayRouteTableId=world.default_table_id) == "IncorrectState"
+    )
+    empty = ec2.create_transit_gateway_route_table(TransitGatewayId=world.tgw_id)["TransitGatewayRouteTable"][
+        "TransitGatewayRouteTableId"
+    ]
+    assert (
+        ec2.delete_transit_gateway_route_table(TransitGatewayRouteTableId=empty)["TransitGatewayRouteTable"]["State"] == "deleted"
+    )
+    assert error_code(ec2.delete_transit_gateway, TransitGatewayId="tgw-0000000000000000f") == "InvalidTransitGatewayID.NotFound"
+
+
+def test_deleted_vpc_attachment_goes_deleting_then_deleted_then_gone(aws, ec2):
+    aws.set_knobs(deleting_seconds=0.3, deleted_retention_seconds=0.3)
+    vpc_id, subnet_id = make_vpc(ec2, "10.8.0.0/16")
+    tgw_id = ec2.create_transit_gateway()["TransitGateway"]["TransitGatewayId"]
+
+    def attach():
+        response = ec2.create_transit_gateway_vpc_attachment(TransitGatewayId=tgw_id, VpcId=vpc_id, SubnetIds=[subnet_id])
+        return response["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"]
+
+    def states():
+        return [a["State"] for a in ec2.describe_transit_gateway_vpc_attachments()["TransitGatewayVpcAttachments"]]
+
+    attachment_id = attach()
+    assert (
+        ec2.delete_transit_gateway_vpc_attachment(TransitGatewayAttachmentId=attachment_id)["TransitGatewayVpcAttachment"][
+            "State"
+        ]
+        == "deleting"
+    )
+    assert states() == ["deleting"]
+    assert error_code(attach) == "DuplicateTransitGatewayAttachment"
+    time.sleep(0.35)
+    assert states() == ["deleted"]
+    assert error_code(ec2.delete_transit_gateway_vpc_attachment, TransitGatewayAttachmentId=attachment_id) == (
+        "InvalidTransitGatewayAttachmentID.NotFound"
+    )
+    second = attach()
+    assert states() == ["available"]
+    time.sleep(0.35)
+    assert [a["TransitGatewayAttachmentId"] for a in ec2.describe_transit_gateway_attachments()["TransitGatewayAttachments"]] == [
+        second
+    ]
+
+
+def test_documented_supernet_of_match_example(world):
+    """botocore's documentation: routes 10.0.1.0/29 and 10.0.1.0/31, supernet-of-match 10.0.1.0/30 -> 10.0.1.0/29."""
+    ec2, table = world.ec2, world.default_table_id
+    for cidr in ("10.0.1.0/29", "10.0.1.0/31"):
+        ec2.create_transit_gateway_route(TransitGatewayRouteTableId=table, DestinationCidrBlock=cidr, Blackhole=True)
+    static = ("type", ["static"])  # the world's VPC route 10.0.0.0/16 is a supernet too
+    assert destinations(search(ec2, table, static, ("route-search.supernet-of-match", ["10.0.1.0/30"]))) == ["10.0.1.0/29"]
+    assert destinations(search(ec2, table, static, ("route-search.subnet-of-match", ["10.0.1.0/30"]))) == ["10.0.1.0/31"]

@@ -3,15 +3,19 @@
 import importlib
 import io
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
+from xml.etree import ElementTree
 
 import pytest
 from botocore.exceptions import ClientError
 
+from lab.aws.client import StandinClient
 from lab.aws.errors import ServiceError
-from lab.aws.server import StandinApp, is_mutating
+from lab.aws.routing import RouteProvider
+from lab.aws.server import StandinApp, is_mutating, make_server
 from lab.aws.state import KNOB_DEFAULTS
 
 
@@ -56,7 +60,7 @@ def test_call_log_records_service_action_params_and_mutating(aws):
 def test_call_log_records_error_codes(aws):
     with pytest.raises(ClientError):
         aws.client("ec2").describe_vpcs(VpcIds=["vpc-00000000000000000"])
-    assert aws.calls()[-1]["error_code"] == "InvalidVpcID.NotFound"
+    assert (aws.calls()[-1]["error_code"], aws.calls()[-1]["status"]) == ("InvalidVpcID.NotFound", 400)
 
 
 @pytest.mark.parametrize(
@@ -208,3 +212,97 @@ def test_network_firewall_without_backend_module_is_unknown_operation(monkeypatc
     monkeypatch.setattr("importlib.import_module", refuse)
     code, body = wsgi_call(app, "NetworkFirewall_20201112.ListRuleGroups", {})
     assert code == 501 and body["__type"] == "UnknownOperationException"
+
+
+def raw_error_body(aws, operation, **params):
+    """The raw body of a failing call, captured before botocore parses it."""
+    client = aws.client("ec2", retries={"total_max_attempts": 1, "mode": "standard"})
+    bodies = []
+    client.meta.events.register("after-call.ec2", lambda http_response, **_: bodies.append(http_response))
+    with pytest.raises(ClientError):
+        getattr(client, operation)(**params)
+    return bodies[-1]
+
+
+@pytest.mark.parametrize(
+    "operation, params, code",
+    [
+        (
+            "describe_transit_gateway_connect_peers",
+            {"TransitGatewayConnectPeerIds": ["tgw-connect-peer-0000000000000000f"]},
+            "InvalidTransitGatewayConnectPeerID.NotFound",
+        ),
+        ("describe_vpcs", {"VpcIds": ["vpc-0000000000000000f"]}, "InvalidVpcID.NotFound"),
+    ],
+)
+def test_ec2_errors_use_ec2_error_document_for_ours_and_moto(aws, operation, params, code):
+    response = raw_error_body(aws, operation, **params)
+    assert response.status_code == 400
+    # As AWS: no namespace on the error document (moto adds one; the middleware removes it).
+    root = ElementTree.fromstring(response.content)
+    assert root.tag == "Response"
+    assert [child.tag for child in root] == ["Errors", "RequestID"]
+    error = root.find("Errors/Error")
+    assert error.findtext("Code") == code
+    assert error.findtext("Message")
+    assert root.findtext("RequestID")
+
+
+class LiveBgpProvider(RouteProvider):
+    """What the lab twin does: answers from a live BGP speaker (here: a dict standing in for FRR)."""
+
+    def __init__(self):
+        self.sessions = {}
+
+    def advertised_prefixes(self, peer):
+        return ["10.10.10.0/31"] if peer.peer_address in self.sessions else []
+
+    def bgp_status(self, peer):
+        return dict.fromkeys(peer.tgw_bgp_addresses, self.sessions.get(peer.peer_address, "down"))
+
+
+def test_a_plugged_route_provider_feeds_routes_and_bgp_status():
+    provider = LiveBgpProvider()
+    server = make_server("127.0.0.1", 0, provider=provider)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    client = StandinClient("http://127.0.0.1:%d" % server.server_port)
+    try:
+        server.standin_app.reset()
+        ec2 = client.client("ec2")
+        vpc_id = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+        subnet_id = ec2.create_subnet(VpcId=vpc_id, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+        tgw = ec2.create_transit_gateway(Options={"TransitGatewayCidrBlocks": ["10.99.0.0/24"]})["TransitGateway"]
+        transport = ec2.create_transit_gateway_vpc_attachment(
+            TransitGatewayId=tgw["TransitGatewayId"], VpcId=vpc_id, SubnetIds=[subnet_id]
+        )
+        connect = ec2.create_transit_gateway_connect(
+            TransportTransitGatewayAttachmentId=transport["TransitGatewayVpcAttachment"]["TransitGatewayAttachmentId"],
+            Options={"Protocol": "gre"},
+        )["TransitGatewayConnect"]
+        ec2.create_transit_gateway_connect_peer(
+            TransitGatewayAttachmentId=connect["TransitGatewayAttachmentId"],
+            PeerAddress="10.0.1.10",
+            InsideCidrBlocks=["169.254.6.0/29"],
+        )
+        table_id = tgw["Options"]["AssociationDefaultRouteTableId"]
+
+        def connect_routes():
+            routes = ec2.search_transit_gateway_routes(
+                TransitGatewayRouteTableId=table_id, Filters=[{"Name": "attachment.resource-type", "Values": ["connect"]}]
+            )["Routes"]
+            return [route["DestinationCidrBlock"] for route in routes]
+
+        assert connect_routes() == []
+        provider.sessions["10.0.1.10"] = "up"
+        assert connect_routes() == ["10.10.10.0/31"]
+        peer = ec2.describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"][0]
+        assert {bgp["BgpStatus"] for bgp in peer["ConnectPeerConfiguration"]["BgpConfigurations"]} == {"up"}
+        # The table API belongs to the default provider only.
+        with pytest.raises(urllib.error.HTTPError) as caught:
+            client.advertise(peer["TransitGatewayConnectPeerId"], ["10.0.0.0/8"])
+        assert caught.value.code == 400
+    finally:
+        server.standin_app.reset()
+        server.shutdown()
+        thread.join(10)
