@@ -17,14 +17,15 @@ mkdir -p "$(dirname "$cache")"
 cp "$root/tools/get_pip_offline.py" "$cache"
 
 dest=$("$python" "$root/tools/collection-copy.py" "$root/.build/sanity")
-# Collections we depend on must sit in the same ansible_collections tree (import and ansible-doc tests).
-"$python" - "$root/.build/sanity/ansible_collections" <<'PY'
-import os, shutil, sys
-import ansible_collections.amazon.aws as amazon_aws
-target = os.path.join(sys.argv[1], "amazon", "aws")
-shutil.rmtree(target, ignore_errors=True)
-shutil.copytree(list(amazon_aws.__path__)[0], target, ignore=shutil.ignore_patterns("__pycache__", "tests"))
-PY
+# Collections our plugins import (amazon.aws module_utils and doc fragments) must sit beside the copy:
+# link them from the `ansible` package installed in the venv.
+dependencies=(amazon/aws)
+for dependency in "${dependencies[@]}"; do
+  found=$("$python" -c 'import ansible_collections, os, sys
+print(next(p for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, sys.argv[1]))))' "$dependency")
+  mkdir -p "$root/.build/sanity/ansible_collections/${dependency%/*}"
+  ln -sfn "$found/$dependency" "$root/.build/sanity/ansible_collections/$dependency"
+done
 cd "$dest"
 version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # pip's per-package notes about this machine's empty local mirrors drown the test output.

@@ -94,6 +94,37 @@ def test_ansible_doc_renders(kind, name):
         assert "OPTIONS" in result.stdout and "RETURN VALUES" in result.stdout
 
 
+def _module_names():
+    return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
+
+
+@pytest.mark.parametrize("name", _module_names())
+def test_ansible_doc_renders_module(name):
+    result = subprocess.run(
+        [os.path.join(BIN, "ansible-doc"), "-t", "module", "calico_egress.aws.%s" % name],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "calico_egress.aws.%s" % name in result.stdout
+    for section in ("OPTIONS", "EXAMPLES", "RETURN VALUES"):
+        assert section in result.stdout, section
+
+
+def test_every_aws_module_is_in_the_aws_action_group():
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        group = [entry for entry in yaml.safe_load(handle)["action_groups"]["aws"] if isinstance(entry, str)]
+    aws_modules = []
+    for name in _module_names():
+        with open(os.path.join(ROOT, "plugins", "modules", name + ".py")) as handle:
+            source = handle.read()
+            if "AnsibleAWSModule(" in source or "run_tgw_module(" in source:
+                aws_modules.append(name)
+    assert aws_modules and sorted(group) == aws_modules
+
+
 def test_every_filter_has_documentation():
     names = [name for plugin in (calico, connect, network_firewall) for name in plugin.FilterModule().filters()]
     assert sorted(names) == _filter_names()
