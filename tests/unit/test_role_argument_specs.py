@@ -36,9 +36,21 @@ def test_defaults_and_argument_specs_agree(role):
     assert sorted(set(defaults) - set(options)) == [], "defaults without an argument spec"
     for name, spec in options.items():
         assert name.startswith(role + "_"), "%s is not prefixed with the role name" % name
+        assert spec.get("description"), "%s has no description" % name
         if spec.get("required"):
             assert name not in defaults, "%s is required but has a default" % name
             assert "default" not in spec
         else:
             assert name in defaults, "%s has no default in defaults/main.yml" % name
             assert spec.get("default") == defaults[name], "%s: argument spec default differs from defaults/main.yml" % name
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_defaults_are_among_the_choices(role):
+    defaults = _load(role, "defaults", "main.yml")
+    options = _load(role, "meta", "argument_specs.yml")["argument_specs"]["main"]["options"]
+    for name, spec in options.items():
+        if "choices" not in spec or name not in defaults or defaults[name] is None:
+            continue
+        values = defaults[name] if spec.get("type") == "list" else [defaults[name]]
+        assert set(values) <= set(spec["choices"]), "%s: default %r not in choices" % (name, defaults[name])
