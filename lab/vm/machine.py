@@ -100,7 +100,7 @@ class Machine(object):
             "-pidfile", os.path.join(self.run_dir, "qemu.pid"),
             "-daemonize",
         ]  # fmt: skip
-        result = subprocess.run(argv, capture_output=True, text=True)
+        result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise image.VMError("qemu-system-x86_64 did not start (rc=%d): %s" % (result.returncode, result.stderr.strip()))
         state = {"name": self.name, "port": port, "image": image_path, "started": time.time()}
@@ -140,7 +140,7 @@ class Machine(object):
 
     def ssh(self, command, check=True, timeout=180, stdin=None):
         """Run a shell command in the VM; return CompletedProcess (text)."""
-        result = subprocess.run(self.ssh_argv(command), capture_output=True, text=True, timeout=timeout, input=stdin)
+        result = subprocess.run(self.ssh_argv(command), capture_output=True, text=True, timeout=timeout, input=stdin, check=False)
         if check and result.returncode != 0:
             raise image.VMError(
                 "vm command failed (rc=%d): %s\nstdout: %s\nstderr: %s"

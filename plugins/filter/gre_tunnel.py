@@ -28,7 +28,7 @@ def gre_tunnel_settings(options):
     """options: a dict of the role's inputs without the gre_tunnel_ prefix."""
     if not isinstance(options, dict):
         raise AnsibleFilterError("gre_tunnel_settings: expected a dict of options, got %s" % type(options).__name__)
-    return gre_tunnel.tunnel_settings(**options)
+    return gre_tunnel.tunnel_settings(options)
 
 
 def gre_tunnel_live(ip_json):

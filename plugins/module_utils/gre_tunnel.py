@@ -21,6 +21,9 @@ STATES = ("present", "absent")
 PROVIDERS = ("auto", "netplan", "networkd", "nm")
 RP_FILTER_VALUES = (0, 2)  # off or loose: strict (1) drops the TGW's return traffic
 PREFIX = "gre_tunnel_"
+REMOTE_HINT = (
+    "the TGW GRE address of the Connect peer; the tgw_connect role publishes it as calico_egress_connect_peer.tgw_gre_address"
+)
 
 
 class TunnelSettingsError(ValueError):
@@ -68,7 +71,8 @@ def _inside_address(value):
         raise TunnelSettingsError("%s: %r is not an IPv4 address with prefix length" % (field, value))
     if addr not in connect_addressing.netaddr.IPNetwork(connect_addressing.INSIDE_POOL_V4):
         raise TunnelSettingsError(
-            "%s: %s is outside %s (TGW Connect inside addresses are link-local)" % (field, value, connect_addressing.INSIDE_POOL_V4)
+            "%s: %s is outside %s (TGW Connect inside addresses are link-local)"
+            % (field, value, connect_addressing.INSIDE_POOL_V4)
         )
     try:
         peer = connect_addressing.inside_addresses(str(block), field)
@@ -94,21 +98,30 @@ def _integer(value, field, low, high, why=""):
     return number
 
 
-def tunnel_settings(
-    name,
-    local_address,
-    remote_address,
-    inside_address,
-    ttl=255,
-    mtu=connect_addressing.MAX_TUNNEL_MTU,
-    state="present",
-    provider="auto",
-    rp_filter=2,
-):
-    """Validate the role's input and return the normalised settings.
+DEFAULTS = {
+    "local_address": None,
+    "remote_address": None,
+    "inside_address": None,
+    "ttl": 255,
+    "mtu": connect_addressing.MAX_TUNNEL_MTU,
+    "state": "present",
+    "provider": "auto",
+    "rp_filter": 2,
+}
+
+
+def tunnel_settings(options):
+    """Validate the role's input (a dict of gre_tunnel_* values without the prefix); return normalised settings.
 
     With state=absent only the name (and provider) matter: removing a tunnel must not need its addresses.
     """
+    unknown = sorted(set(options) - set(DEFAULTS) - {"name"})
+    if unknown:
+        raise TunnelSettingsError("unknown option(s): %s" % ", ".join(PREFIX + key for key in unknown))
+    values = dict(DEFAULTS, **options)
+    name, state, provider = values.get("name"), values["state"], values["provider"]
+    local_address, remote_address, inside_address = values["local_address"], values["remote_address"], values["inside_address"]
+    ttl, mtu, rp_filter = values["ttl"], values["mtu"], values["rp_filter"]
     if state not in STATES:
         raise TunnelSettingsError("%sstate: %r must be one of %s" % (PREFIX, state, ", ".join(STATES)))
     if provider not in PROVIDERS:
@@ -122,12 +135,10 @@ def tunnel_settings(
     except connect_addressing.AddressingError as exc:
         raise TunnelSettingsError(str(exc))
     settings.update(
-        local_address=_ipv4(local_address, PREFIX + "local_address", "the node's address the TGW knows as the Connect peer address"),
-        remote_address=_ipv4(
-            remote_address,
-            PREFIX + "remote_address",
-            "the TGW GRE address of the Connect peer; the tgw_connect role publishes it as calico_egress_connect_peer.tgw_gre_address",
+        local_address=_ipv4(
+            local_address, PREFIX + "local_address", "the node's address the TGW knows as the Connect peer address"
         ),
+        remote_address=_ipv4(remote_address, PREFIX + "remote_address", REMOTE_HINT),
         inside_address=peer["node_address_cidr"],
         inside_cidr=peer["inside_cidr"],
         tgw_inside_addresses=peer["tgw_addresses"],
@@ -183,4 +194,6 @@ def tunnel_differences(settings, live):
         "addresses": [settings["inside_address"]],
         "up": True,
     }
-    return ["%s: live %r, wanted %r" % (key, live.get(key), value) for key, value in sorted(wanted.items()) if live.get(key) != value]
+    return [
+        "%s: live %r, wanted %r" % (key, live.get(key), value) for key, value in sorted(wanted.items()) if live.get(key) != value
+    ]
