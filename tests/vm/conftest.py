@@ -12,11 +12,9 @@ import time
 import pytest
 
 from lab.vm import image, machine
+from tests.vm.harness import FILES, ROOT, TIMINGS, PlaybookRun
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "files")
 BIN = os.path.dirname(sys.executable)
-TIMINGS = {}
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -42,38 +40,6 @@ def vm():
     yield box
     box.stop()
     TIMINGS["VM layer total (build/boot/tests/stop)"] = time.monotonic() - started
-
-
-class PlaybookRun(object):
-    """Result of one ansible-playbook run read from the ansible.posix.json callback."""
-
-    def __init__(self, completed):
-        self.returncode = completed.returncode
-        self.stderr = completed.stderr
-        start = completed.stdout.find("{")
-        self.data = json.loads(completed.stdout[start:]) if start >= 0 else {"plays": [], "stats": {}}
-        self.stats = self.data.get("stats", {})
-
-    def changed(self, host):
-        return self.stats[host]["changed"]
-
-    def failed(self, host):
-        return self.stats[host]["failures"] + self.stats[host]["unreachable"]
-
-    def results(self, host):
-        for play in self.data["plays"]:
-            for task in play["tasks"]:
-                if host in task["hosts"]:
-                    yield task["task"]["name"], task["hosts"][host]
-
-    def failure_message(self, host):
-        return " | ".join("%s: %s" % (name, result.get("msg")) for name, result in self.results(host) if result.get("failed"))
-
-    def fact(self, host, name):
-        value = None
-        for _name, result in self.results(host):
-            value = result.get("ansible_facts", {}).get(name, value)
-        return value
 
 
 @pytest.fixture(scope="session")
