@@ -5,7 +5,6 @@ exercises netplan, systemd-networkd and NetworkManager side by side (in parallel
 order as one scenario: bad input -> check mode -> apply -> BGP -> reboot -> second run (changed=0) -> absent.
 """
 
-import json
 import os
 import time
 
