@@ -115,6 +115,8 @@ def tunnel_settings(options):
 
     With state=absent only the name (and provider) matter: removing a tunnel must not need its addresses.
     """
+    if not connect_addressing.HAS_NETADDR:
+        raise TunnelSettingsError("the netaddr Python library is required: %s" % connect_addressing.NETADDR_IMPORT_ERROR)
     unknown = sorted(set(options) - set(DEFAULTS) - {"name"})
     if unknown:
         raise TunnelSettingsError("unknown option(s): %s" % ", ".join(PREFIX + key for key in unknown))
