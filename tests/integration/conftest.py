@@ -50,4 +50,5 @@ def _calls_are_allowed_by_the_iam_policy(request, monkeypatch):
     allowed = _policy_actions()
     # The call log's service names are the IAM action prefixes (ec2, sts, network-firewall).
     actions = {"%s:%s" % (c["service"], c["action"]) for c in seen}
-    assert sorted(actions - allowed - NEEDS_NO_PERMISSION - TEST_SETUP_ONLY) == [], "AWS actions called but missing from docs/iam-policy.json"
+    missing = sorted(actions - allowed - NEEDS_NO_PERMISSION - TEST_SETUP_ONLY)
+    assert missing == [], "AWS actions called but missing from docs/iam-policy.json"
