@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help test venv link lint sanity ruff units pytest build clean
+.PHONY: help test venv link lint sanity ruff units pytest build clean vm-deps vm-start vm-stop vm-status vm-test
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -48,8 +48,26 @@ ruff: venv  ## ruff lint and format check
 units: venv  ## Unit tests only
 	python -m pytest tests/unit
 
-pytest: venv  ## Every pytest layer (units, packaging, ...)
+pytest: venv vm-deps  ## Every pytest layer (units, packaging, vm, ...)
 	python -m pytest
+
+# The VM layer (lab/vm, tests/vm): QEMU TCG boots a cached Debian image built with mmdebstrap.
+VM_DEBS := qemu-system-x86 mmdebstrap e2fsprogs openssh-client
+
+vm-deps:  ## Debian packages of the VM layer (QEMU, mmdebstrap, e2fsprogs, ssh)
+	tools/apt-install.sh $(VM_DEBS)
+
+vm-start: venv vm-deps  ## Build (once, cached in ~/.cache/calico-egress-lab/vm) and boot the lab VM; prints its inventory
+	python -m lab.vm start
+
+vm-stop: venv  ## Power the lab VM off
+	python -m lab.vm stop
+
+vm-status: venv  ## Is the lab VM running? (port, inventory)
+	python -m lab.vm status
+
+vm-test: venv vm-deps  ## The VM layer alone: role gre_tunnel on a real kernel, BGP interop
+	python -m pytest tests/vm
 
 build: venv  ## Build the collection tarball into .build/dist
 	ansible-galaxy collection build --force --output-path .build/dist

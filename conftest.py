@@ -12,6 +12,9 @@ __metaclass__ = type
 import os
 import sys
 
+# Fixtures `aws_standin` / `aws`: the local AWS stand-in (lab/aws/README.md).
+pytest_plugins = ["lab.aws.fixtures"]
+
 ROOT = os.path.dirname(os.path.abspath(__file__))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "calico_egress", "aws")

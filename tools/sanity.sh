@@ -17,6 +17,15 @@ mkdir -p "$(dirname "$cache")"
 cp "$root/tools/get_pip_offline.py" "$cache"
 
 dest=$("$python" "$root/tools/collection-copy.py" "$root/.build/sanity")
+# Collections our plugins import (amazon.aws module_utils and doc fragments) must sit beside the copy:
+# link them from the `ansible` package installed in the venv.
+dependencies=(amazon/aws)
+for dependency in "${dependencies[@]}"; do
+  found=$("$python" -c 'import ansible_collections, os, sys
+print(next(p for p in ansible_collections.__path__ if os.path.isdir(os.path.join(p, sys.argv[1]))))' "$dependency")
+  mkdir -p "$root/.build/sanity/ansible_collections/${dependency%/*}"
+  ln -sfn "$found/$dependency" "$root/.build/sanity/ansible_collections/$dependency"
+done
 cd "$dest"
 version=$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 # pip's per-package notes about this machine's empty local mirrors drown the test output.

@@ -1,6 +1,7 @@
 """The collection as users receive it: the built tarball, ansible-doc, declared dependencies."""
 
 import glob
+import importlib
 import os
 import subprocess
 import sys
@@ -8,8 +9,6 @@ import tarfile
 
 import pytest
 import yaml
-
-from ansible_collections.calico_egress.aws.plugins.filter.connect import FilterModule
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(ROOT, ".build", "collections")
@@ -72,10 +71,16 @@ def _filter_names():
     return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "filter", "*.yml")))
 
 
-@pytest.mark.parametrize("name", _filter_names())
-def test_ansible_doc_renders_filter(name):
+def _module_names():
+    return sorted(os.path.splitext(os.path.basename(p))[0] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py")))
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [("filter", name) for name in _filter_names()] + [("module", name) for name in _module_names()]
+)
+def test_ansible_doc_renders(kind, name):
     result = subprocess.run(
-        [os.path.join(BIN, "ansible-doc"), "-t", "filter", "calico_egress.aws.%s" % name],
+        [os.path.join(BIN, "ansible-doc"), "-t", kind, "calico_egress.aws.%s" % name],
         env=_env(),
         capture_output=True,
         text=True,
@@ -84,10 +89,33 @@ def test_ansible_doc_renders_filter(name):
     assert result.returncode == 0, result.stderr
     assert "calico_egress.aws.%s" % name in result.stdout
     assert "EXAMPLES" in result.stdout
+    if kind == "module":
+        assert "OPTIONS" in result.stdout and "RETURN VALUES" in result.stdout
+
+
+def test_every_aws_module_is_in_the_aws_action_group():
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        group = [entry for entry in yaml.safe_load(handle)["action_groups"]["aws"] if isinstance(entry, str)]
+    aws_modules = []
+    for name in _module_names():
+        with open(os.path.join(ROOT, "plugins", "modules", name + ".py")) as handle:
+            source = handle.read()
+            if "AnsibleAWSModule(" in source or "run_tgw_module(" in source:
+                aws_modules.append(name)
+    assert aws_modules and sorted(group) == aws_modules
+
+
+def _all_filters():
+    """Every filter of every plugins/filter/*.py module."""
+    names = set()
+    for path in glob.glob(os.path.join(ROOT, "plugins", "filter", "*.py")):
+        module = importlib.import_module("ansible_collections.calico_egress.aws.plugins.filter." + os.path.basename(path)[:-3])
+        names.update(module.FilterModule().filters())
+    return sorted(names)
 
 
 def test_every_filter_has_documentation():
-    assert sorted(FilterModule().filters()) == _filter_names()
+    assert _all_filters() == _filter_names()
 
 
 def test_dependencies_declared_identically_everywhere():
