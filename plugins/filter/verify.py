@@ -41,8 +41,8 @@ def verify_gre_links(probes, name):
     return verify_checks.gre_link_results(probes, name)
 
 
-def verify_calico_sessions(report):
-    return verify_checks.calico_session_results(report)
+def verify_calico_sessions(report, error=""):
+    return verify_checks.calico_session_results(report, error)
 
 
 def verify_flow(connected, check, target, expect_connect, seen_source=None, allowed_sources=None, detail=""):

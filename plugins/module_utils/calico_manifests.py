@@ -575,7 +575,7 @@ def pod_pools(ippools):
 def tunnel_node(host_vars):
     """One tunnel node from a host's variables: Kubernetes node name and its Connect peer fact."""
     host_vars = host_vars or {}
-    name = host_vars.get("calico_kubernetes_node_name") or host_vars.get("inventory_hostname")
+    name = host_vars.get("calico_node_name") or host_vars.get("inventory_hostname")
     return {"name": name, "peer": dict(host_vars.get("calico_egress_connect_peer") or {})}
 
 

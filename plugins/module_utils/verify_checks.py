@@ -114,10 +114,13 @@ def gre_link_results(probes, name):
     return results
 
 
-def calico_session_results(report):
-    """Calico's view (CalicoNodeStatus) of the TGW sessions: the calico role's calico_bgp_sessions fact."""
+def calico_session_results(report, error=""):
+    """Calico's view (CalicoNodeStatus) of the TGW sessions: the calico role's calico_bgp_sessions fact.
+
+    error: why the calico role's status step failed, if it did (shown when there is no report).
+    """
     if not report:
-        return [_result("calico_bgp", "cluster", False, "no CalicoNodeStatus report (calico role status step did not run)")]
+        return [_result("calico_bgp", "cluster", False, error or "no CalicoNodeStatus report (calico role status step did not run)")]
     results = []
     for line in report.get("not_established") or []:
         results.append(_result("calico_bgp", line.split(" ")[0], False, line))

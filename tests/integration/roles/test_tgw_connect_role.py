@@ -46,7 +46,7 @@ def write_inventory(path, count):
         "node-%d" % i: {"ansible_host": "10.0.1.%d" % (10 + i), "calico_node_name": "ip-10-0-1-%d" % (10 + i)}
         for i in range(count)
     }
-    path.write_text(yaml.safe_dump({"all": {"children": {"egress_nodes": {"hosts": hosts}}}}))
+    path.write_text(yaml.safe_dump({"all": {"children": {"tunnel_nodes": {"hosts": hosts}}}}))
 
 
 PLAYBOOK = """
@@ -56,7 +56,7 @@ PLAYBOOK = """
   roles:
     - role: calico_egress.aws.tgw_connect
 - name: Show what each node received
-  hosts: egress_nodes
+  hosts: tunnel_nodes
   gather_facts: false
   tasks:
     - name: Write the published fact where the test reads it
@@ -160,8 +160,8 @@ def test_role_refuses_an_empty_group_without_writes(tmp_path, aws, aws_lab):
     write_inventory(tmp_path / "inventory.yml", 1)
     play(tmp_path, aws, aws_lab)
     aws.reset_calls()
-    output = play(tmp_path, aws, aws_lab, expect_failure=True, tgw_connect_node_group="egress_nodez")
-    assert "tgw_connect_node_group: no host in group 'egress_nodez'" in output
+    output = play(tmp_path, aws, aws_lab, expect_failure=True, tgw_connect_node_group="tunnel_nodez")
+    assert "tgw_connect_node_group: no host in group 'tunnel_nodez'" in output
     assert aws.calls(mutating=True) == []
     assert (
         len(

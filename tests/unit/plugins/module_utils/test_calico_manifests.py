@@ -298,4 +298,4 @@ def test_tunnel_node_from_host_vars():
         "name": "ip-10-0-0-5",
         "peer": {"tgw_asn": 1},
     }
-    assert cm.tunnel_node({"inventory_hostname": "h", "calico_kubernetes_node_name": "k"})["name"] == "k"
+    assert cm.tunnel_node({"inventory_hostname": "h", "calico_node_name": "k"})["name"] == "k"

@@ -78,6 +78,7 @@ def test_calico_sessions():
     failing = vc.calico_session_results({"established": False, "not_established": ["node-b 169.254.6.11: Connect"]})
     assert [(r["target"], r["ok"]) for r in failing] == [("node-b", False)]
     assert vc.calico_session_results({})[0]["ok"] is False
+    assert vc.calico_session_results({}, "No Installation 'default'")[0]["detail"] == "No Installation 'default'"
 
 
 @pytest.mark.parametrize(
