@@ -53,6 +53,18 @@ def calico_tunnel_node(host_vars):
     return manifests.tunnel_node(host_vars)
 
 
+def calico_owner_selector(instance):
+    return manifests.owner_selector(instance)
+
+
+def calico_field_managed(objects, manager):
+    return manifests.field_managed(list(objects or []), manager)
+
+
+def calico_allocated_pools(ippools, pods):
+    return manifests.allocated_pools(list(ippools or []), list(pods or []))
+
+
 def calico_manifest_filename(obj, index):
     return manifests.manifest_filename(int(index), obj)
 
@@ -70,5 +82,8 @@ class FilterModule(object):
                 calico_pod_pools,
                 calico_tunnel_node,
                 calico_manifest_filename,
+                calico_owner_selector,
+                calico_field_managed,
+                calico_allocated_pools,
             )
         }

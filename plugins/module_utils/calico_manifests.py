@@ -587,3 +587,29 @@ def manifest_filename(index, obj):
         parts.append(meta["namespace"])
     parts.append(meta.get("name", "unnamed"))
     return "-".join(parts) + ".yaml"
+
+
+def field_managed(objects, manager):
+    """Names of the objects in which field manager `manager` owns fields (server-side apply managedFields)."""
+    names = []
+    for obj in objects or []:
+        meta = obj.get("metadata") or {}
+        if any(entry.get("manager") == manager for entry in meta.get("managedFields") or []):
+            names.append(meta.get("name"))
+    return sorted(names)
+
+
+def allocated_pools(ippools, pods):
+    """Names of the pools (owned or not) in which a pod still has its IP: deleting them would strand the pod."""
+    netaddr = connect_addressing.netaddr
+    used = []
+    addresses = [(pod.get("status") or {}).get("podIP") for pod in pods or []]
+    addresses = [netaddr.IPAddress(ip) for ip in addresses if ip and (netaddr.valid_ipv4(ip) or netaddr.valid_ipv6(ip))]
+    for pool in ippools or []:
+        cidr = (pool.get("spec") or {}).get("cidr")
+        if not cidr:
+            continue
+        network = netaddr.IPNetwork(cidr)
+        if any(address in network for address in addresses):
+            used.append((pool.get("metadata") or {}).get("name"))
+    return sorted(used)

@@ -92,6 +92,28 @@ def modify_transit_gateway_cidr_blocks(client, transit_gateway_id, add=(), remov
     return client.modify_transit_gateway(TransitGatewayId=transit_gateway_id, Options=options)["TransitGateway"]
 
 
+# ---------------------------------------------------------------- VPC route tables (the nodes' side)
+
+
+@TgwErrorHandler.list_error_handler("describe route tables", None)
+@_RETRY
+def describe_route_table(client, route_table_id):
+    tables = client.describe_route_tables(RouteTableIds=[route_table_id]).get("RouteTables", [])
+    return tables[0] if tables else None
+
+
+@TgwErrorHandler.common_error_handler("create route")
+@_RETRY
+def create_vpc_route(client, route_table_id, destination, transit_gateway_id):
+    client.create_route(RouteTableId=route_table_id, DestinationCidrBlock=destination, TransitGatewayId=transit_gateway_id)
+
+
+@TgwErrorHandler.deletion_error_handler("delete route")
+@_RETRY
+def delete_vpc_route(client, route_table_id, destination):
+    client.delete_route(RouteTableId=route_table_id, DestinationCidrBlock=destination)
+
+
 # ---------------------------------------------------------------- attachments
 
 

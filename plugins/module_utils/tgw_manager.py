@@ -24,9 +24,15 @@ def run_cidr_block(module, client):
     if params["state"] == "absent" and params["cidr_block"] in current:
         peers = all_connect_peers(client, tgw_id)[1]
         in_use = [planning._peer_config(p).get("TransitGatewayAddress") for p in peers]
-    add, remove = routing.plan_cidr_block(current, params["cidr_block"], params["state"], [a for a in in_use if a])
+    kept = routing.gre_addresses_in_block(params["cidr_block"], in_use) if params.get("keep_in_use") else []
+    if kept:  # asked to keep a block other peers still use: leave it, say why
+        add, remove = [], []
+    else:
+        add, remove = routing.plan_cidr_block(current, params["cidr_block"], params["state"], [a for a in in_use if a])
     after = [b for b in current if b not in remove] + add
     result = {"changed": bool(add or remove), "transit_gateway_cidr_blocks": after, "transit_gateway_id": tgw_id}
+    if params["state"] == "absent":
+        result["kept_for_gre_addresses"] = kept
     if module._diff:
         result["diff"] = {"before": {"transit_gateway_cidr_blocks": current}, "after": {"transit_gateway_cidr_blocks": after}}
     if result["changed"] and not module.check_mode:
@@ -107,3 +113,24 @@ def run_route_info(module, client):
     )
     routes, more = tgw_api.search_routes(client, params["transit_gateway_route_table_id"], filters, params["max_results"])
     return {"changed": False, "routes": [snake_resource(r) for r in routes], "additional_routes_available": more}
+
+
+def run_vpc_route(module, client):
+    params = module.params
+    table_id, tgw_id = params["route_table_id"], params["transit_gateway_id"]
+    table = tgw_api.describe_route_table(client, table_id)
+    if table is None:
+        raise routing.RoutingError("route_table_id: %s does not exist" % table_id)
+    action, destination = routing.plan_vpc_route(table.get("Routes"), params["destination_cidr_block"], tgw_id, params["state"])
+    route = {"destination_cidr_block": destination, "transit_gateway_id": tgw_id}
+    result = {"changed": action is not None, "route_table_id": table_id, "action": action}
+    result["route"] = None if (action == "delete" or (action is None and params["state"] == "absent")) else route
+    if module._diff:
+        present_before = (action == "delete") or (action is None and params["state"] == "present")
+        result["diff"] = {"before": {"route": route if present_before else None}, "after": {"route": result["route"]}}
+    if action and not module.check_mode:
+        if action == "create":
+            tgw_api.create_vpc_route(client, table_id, destination, tgw_id)
+        else:
+            tgw_api.delete_vpc_route(client, table_id, destination)
+    return result

@@ -97,6 +97,40 @@ def route_search_filters(
     return [{"Name": k, "Values": [str(v) for v in vs]} for k, vs in sorted(filters.items())]
 
 
+def gre_addresses_in_block(cidr_block, gre_addresses):
+    """The GRE addresses (Connect peers' transit gateway side) that lie in cidr_block, sorted."""
+    network = addressing.netaddr.IPNetwork(cidr_block)
+    return sorted(a for a in gre_addresses or () if a and addressing.netaddr.IPAddress(a) in network)
+
+
+def plan_vpc_route(routes, destination, transit_gateway_id, state="present"):
+    """(action, normalised destination) for the route destination -> transit_gateway_id in one VPC route table.
+
+    action is 'create', 'delete' or None.
+
+    routes: the table's Routes as DescribeRouteTables returns them. Only a route to exactly this destination AND
+    this transit gateway counts as ours: a route to the destination with any other target is never replaced
+    (present: refused) nor deleted (absent: left alone).
+    """
+    try:
+        destination = str(addressing.netaddr.IPNetwork(destination).cidr)
+    except (addressing.netaddr.AddrFormatError, ValueError, TypeError):
+        raise RoutingError("destination_cidr_block: %r is not a CIDR block" % (destination,))
+    same = [r for r in routes or () if r.get("DestinationCidrBlock") == destination]
+    ours = [r for r in same if r.get("TransitGatewayId") == transit_gateway_id and r.get("Origin") != "EnableVgwRoutePropagation"]
+    if state == "absent":
+        return ("delete" if ours else None), destination
+    if ours:
+        return None, destination
+    if same:
+        target = {k: v for k, v in same[0].items() if k.endswith("Id") and k != "DestinationPrefixListId"}
+        raise RoutingError(
+            "destination_cidr_block: %s already routes to %s; it is not replaced (remove that route first)"
+            % (destination, ", ".join("%s=%s" % item for item in sorted(target.items())) or "another target")
+        )
+    return "create", destination
+
+
 def plan_cidr_block(current_blocks, cidr_block, state="present", gre_addresses_in_use=()):
     """(add, remove) lists for ModifyTransitGateway; refuses what AWS would refuse, naming the field."""
     try:
@@ -120,7 +154,7 @@ def plan_cidr_block(current_blocks, cidr_block, state="present", gre_addresses_i
         return [cidr], []
     if cidr not in current:
         return [], []
-    used = [a for a in gre_addresses_in_use or () if addressing.netaddr.IPAddress(a) in addressing.netaddr.IPNetwork(cidr)]
+    used = gre_addresses_in_block(cidr, gre_addresses_in_use)
     if used:
         raise RoutingError(
             "cidr_block: %s still holds the GRE address(es) %s of Connect peers; delete them first"

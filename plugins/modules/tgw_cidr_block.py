@@ -34,6 +34,13 @@ options:
     type: str
     choices: [present, absent]
     default: present
+  keep_in_use:
+    description:
+      - With O(state=absent), a block that still holds a Connect peer's GRE address is left in place (changed
+        false, the addresses in RV(kept_for_gre_addresses)) instead of failing the task.
+      - For a shared transit gateway whose block other clusters may use.
+    type: bool
+    default: false
 notes:
   - Supports C(check_mode) and C(diff).
 extends_documentation_fragment:
@@ -54,6 +61,13 @@ EXAMPLES = r"""
     transit_gateway_id: tgw-0123456789abcdef0
     cidr_block: 10.99.0.0/24
     state: absent
+
+- name: Remove it unless another cluster's Connect peers still use it
+  calico_egress.aws.tgw_cidr_block:
+    transit_gateway_id: tgw-0123456789abcdef0
+    cidr_block: 10.99.0.0/24
+    state: absent
+    keep_in_use: true
 """
 
 RETURN = r"""
@@ -68,6 +82,12 @@ transit_gateway_cidr_blocks:
   type: list
   elements: str
   sample: ["10.99.0.0/24"]
+kept_for_gre_addresses:
+  description: With O(state=absent) and O(keep_in_use), the GRE addresses that kept the block in place.
+  returned: when O(state=absent)
+  type: list
+  elements: str
+  sample: ["10.99.0.1"]
 """
 
 from ansible_collections.calico_egress.aws.plugins.module_utils.tgw_manager import run_cidr_block
@@ -79,6 +99,7 @@ def main():
         transit_gateway_id=dict(type="str", required=True),
         cidr_block=dict(type="str", required=True),
         state=dict(type="str", choices=["present", "absent"], default="present"),
+        keep_in_use=dict(type="bool", default=False),
         **WAIT_ARGUMENT_SPEC,
     )
     run_tgw_module(

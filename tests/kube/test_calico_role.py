@@ -173,3 +173,56 @@ def test_tags_select_one_aspect(kube, tmp_path):
     assert kube.names("EgressGateway") == []
     assert [c for c in kube.objects("ConfigMap") if c["metadata"]["name"] == "bird-templates"] == []
     assert {w[1] for w in kube.cluster.writes} == {"BGPConfiguration", "BGPFilter", "BGPPeer"}
+
+
+def test_absent_removes_only_what_the_instance_owns(kube, tmp_path):
+    extra = {"calico_egress_gateway_namespaces": ["default"]}
+    rc, recap, output = run_playbook(kube, tmp_path, extra=extra)
+    assert rc == 0, output
+    assert kube.names("BGPPeer") == EXPECTED_PEERS
+    annotated = next(n for n in kube.objects("Namespace") if n["metadata"]["name"] == "default")
+    assert "egress.projectcalico.org/selector" in annotated["metadata"]["annotations"]
+    # Foreign objects: another manager's peer and another instance's peer; a user's annotation on the namespace.
+    peers = kube.cluster.resource("projectcalico.org/v3", "bgppeers")
+    kube.cluster.create(peers, None, {"metadata": {"name": "tor-rack-1"}, "spec": {"peerIP": "10.0.0.1", "asNumber": 65100}})
+    other = {"app.kubernetes.io/managed-by": "calico_egress.aws", "calico-egress.aws/instance": "other"}
+    kube.cluster.create(
+        peers, None, {"metadata": {"name": "other-peer", "labels": other}, "spec": {"peerIP": "169.254.9.2", "asNumber": 64512}}
+    )
+    namespaces = kube.cluster.resource("v1", "namespaces")
+    kube.cluster.patch(
+        namespaces, None, "default", {"metadata": {"annotations": {"team": "payments"}}}, "application/merge-patch+json"
+    )
+    bgp_before = kube.objects("BGPConfiguration")[0]["spec"]
+    felix_before = kube.objects("FelixConfiguration")[0]["spec"]
+
+    absent = {"calico_state": "absent"}
+    writes = len(kube.cluster.writes)
+    rc, recap, output = run_playbook(kube, tmp_path, extra=absent, check=True)
+    assert rc == 0, output
+    assert recap["changed"] > 0, output
+    assert kube.cluster.writes[writes:] == []
+
+    rc, recap, output = run_playbook(kube, tmp_path, extra=absent)
+    assert rc == 0, output
+    assert kube.names("BGPPeer") == ["other-peer", "tor-rack-1"]
+    for kind in ("BGPFilter", "EgressGateway", "CalicoNodeStatus"):
+        assert kube.names(kind) == [], kind
+    assert "bird-templates" not in kube.names("ConfigMap")
+    annotations = next(n for n in kube.objects("Namespace") if n["metadata"]["name"] == "default")["metadata"]["annotations"]
+    assert annotations == {"team": "payments"}
+    assert kube.objects("BGPConfiguration")[0]["spec"] == bgp_before
+    assert kube.objects("FelixConfiguration")[0]["spec"] == felix_before
+    # The stand-in leaves the gateway pods (as terminating pods would be): their pool is kept, and said so.
+    assert "egress-gateway-pool" in kube.names("IPPool") and "Kept IP pools egress-gateway-pool" in output
+    assert len(kube.names("IPPool")) > 1  # the cluster's pod pool is not ours
+
+    writes = len(kube.cluster.writes)
+    rc, recap, output = run_playbook(kube, tmp_path, extra=absent)
+    assert rc == 0, output
+    assert recap["changed"] == 0, output
+    assert kube.cluster.writes[writes:] == []
+
+    rc, recap, output = run_playbook(kube, tmp_path, extra=dict(absent, calico_delete_allocated_pools=True))
+    assert rc == 0, output
+    assert "egress-gateway-pool" not in kube.names("IPPool") and kube.names("IPPool")

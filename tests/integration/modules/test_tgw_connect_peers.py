@@ -16,6 +16,7 @@ from ansible_collections.calico_egress.aws.plugins.modules import (
     tgw_connect_peer_info,
     tgw_connect_peers,
     tgw_route_info,
+    tgw_vpc_route,
 )
 from tests.support.modules import run_module
 
@@ -89,6 +90,48 @@ def lab(aws):
     return lab
 
 
+# --- tgw_vpc_route -----------------------------------------------------------------------------
+
+
+def test_vpc_route_flow_touches_only_its_route(aws):
+    lab = Lab(aws)
+    table = lab.ec2.create_route_table(VpcId=lab.vpc_id)["RouteTable"]["RouteTableId"]
+    lab.ec2.create_route(RouteTableId=table, DestinationCidrBlock="10.98.0.0/24", TransitGatewayId=lab.tgw_id)
+    aws.admin("POST", "calls/reset", {})  # the test's set-up, not the module's (IAM policy check)
+    args = dict(aws.module_args(), route_table_id=table, destination_cidr_block="10.99.0.0/24", transit_gateway_id=lab.tgw_id)
+
+    def routes():
+        described = lab.ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+        return sorted(r["DestinationCidrBlock"] for r in described)
+
+    checked = run_module(tgw_vpc_route, args, check_mode=True, diff=True)
+    assert checked["changed"] and checked["action"] == "create" and checked["diff"]["before"]["route"] is None
+    assert aws.calls(mutating=True) == []
+    assert run_module(tgw_vpc_route, args)["changed"]
+    assert routes() == ["10.0.0.0/16", "10.98.0.0/24", "10.99.0.0/24"]
+    assert run_module(tgw_vpc_route, args)["changed"] is False
+    aws.reset_calls()
+    removal = run_module(tgw_vpc_route, dict(args, state="absent"), check_mode=True)
+    assert removal["changed"] and removal["action"] == "delete" and aws.calls(mutating=True) == []
+    assert run_module(tgw_vpc_route, dict(args, state="absent"))["changed"]
+    assert routes() == ["10.0.0.0/16", "10.98.0.0/24"]
+    assert run_module(tgw_vpc_route, dict(args, state="absent"))["changed"] is False
+    # the same destination via another target is neither ours to delete nor to replace
+    aws.reset_calls()  # keeps the module's calls for the IAM check; the set-up below is the test's
+    igw = lab.ec2.create_internet_gateway()["InternetGateway"]["InternetGatewayId"]
+    lab.ec2.attach_internet_gateway(InternetGatewayId=igw, VpcId=lab.vpc_id)
+    lab.ec2.create_route(RouteTableId=table, DestinationCidrBlock="10.99.0.0/24", GatewayId=igw)
+    aws.admin("POST", "calls/reset", {})
+    assert run_module(tgw_vpc_route, dict(args, state="absent"))["changed"] is False
+    refused = run_module(tgw_vpc_route, args)
+    assert refused["failed"] and refused["msg"] == (
+        "destination_cidr_block: 10.99.0.0/24 already routes to GatewayId=%s; it is not replaced (remove that route first)" % igw
+    )
+    assert run_module(tgw_vpc_route, dict(args, route_table_id="rtb-0000000000000000f"))["msg"] == (
+        "route_table_id: rtb-0000000000000000f does not exist"
+    )
+
+
 # --- tgw_cidr_block ----------------------------------------------------------------------------
 
 
@@ -109,6 +152,8 @@ def test_cidr_block_flow(aws):
     assert lab.writes() == []
     assert run_module(tgw_cidr_block, dict(args, state="absent"))["changed"]
     assert run_module(tgw_cidr_block, dict(args, state="absent"))["changed"] is False
+    kept = run_module(tgw_cidr_block, dict(args, state="absent", keep_in_use=True))
+    assert kept["changed"] is False and kept["kept_for_gre_addresses"] == []
 
 
 # --- tgw_connect_peers: the whole flow ---------------------------------------------------------

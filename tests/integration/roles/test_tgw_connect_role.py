@@ -68,8 +68,8 @@ PLAYBOOK = """
 """
 
 
-def play(tmp_path, aws, lab, check=False, expect_failure=False, **overrides):
-    (tmp_path / "site.yml").write_text(PLAYBOOK)
+def play(tmp_path, aws, lab, check=False, expect_failure=False, playbook=PLAYBOOK, **overrides):
+    (tmp_path / "site.yml").write_text(playbook)
     (tmp_path / "facts").mkdir(exist_ok=True)
     extra = {
         "facts_dir": str(tmp_path / "facts"),
@@ -173,3 +173,103 @@ def test_role_refuses_an_empty_group_without_writes(tmp_path, aws, aws_lab):
         )
         == 1
     )
+
+
+TEARDOWN = """
+- name: Remove the AWS side of the Connect tunnels
+  hosts: localhost
+  gather_facts: false
+  roles:
+    - role: calico_egress.aws.tgw_connect
+      vars:
+        tgw_connect_state: absent
+"""
+
+
+def _live(ec2, cluster):
+    peers = ec2.describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"]
+    attachments = ec2.describe_transit_gateway_connects()["TransitGatewayConnects"]
+    tag = {"Key": CLUSTER_TAG, "Value": cluster}
+    gone = ("deleting", "deleted")
+    return (
+        sorted(p["TransitGatewayConnectPeerId"] for p in peers if p["State"] not in gone and tag in p["Tags"]),
+        sorted(a["TransitGatewayAttachmentId"] for a in attachments if a["State"] not in gone and tag in a["Tags"]),
+    )
+
+
+def _routes(ec2, table):
+    routes = ec2.describe_route_tables(RouteTableIds=[table])["RouteTables"][0]["Routes"]
+    return sorted((r.get("DestinationCidrBlock"), r.get("TransitGatewayId") or r.get("GatewayId")) for r in routes)
+
+
+def _cidr_blocks(ec2, tgw):
+    gateway = ec2.describe_transit_gateways(TransitGatewayIds=[tgw])["TransitGateways"][0]
+    return gateway["Options"].get("TransitGatewayCidrBlocks", [])
+
+
+def test_absent_removes_only_the_clusters_resources(tmp_path, aws, aws_lab):
+    ec2 = aws_lab["ec2"]
+    write_inventory(tmp_path / "inventory.yml", 2)
+    play(tmp_path, aws, aws_lab)
+    # Another cluster on the same transit gateway and TGW CIDR block (its node at another address, no VPC routes).
+    green = tmp_path / "green"
+    green.mkdir()
+    (green / "inventory.yml").write_text(
+        yaml.safe_dump({"all": {"children": {"green_nodes": {"hosts": {"g-0": {"ansible_host": "10.0.1.50"}}}}}})
+    )
+    play(
+        green,
+        aws,
+        aws_lab,
+        playbook=TEARDOWN.replace("absent", "present"),
+        tgw_connect_cluster="green",
+        tgw_connect_node_group="green_nodes",
+        tgw_connect_node_route_table_ids=[],
+    )
+    ec2.create_route(RouteTableId=aws_lab["table"], DestinationCidrBlock="10.98.0.0/24", TransitGatewayId=aws_lab["tgw"])
+    blue_peers, blue_attachments = _live(ec2, "blue")
+    green_before = _live(ec2, "green")
+    assert len(blue_peers) == 2 and blue_attachments and green_before[0]
+    routes_before = _routes(ec2, aws_lab["table"])
+    assert (TGW_CIDR, aws_lab["tgw"]) in routes_before
+
+    aws.reset_calls()
+    changed = play(tmp_path, aws, aws_lab, check=True, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True)
+    assert changed["localhost"] > 0
+    assert aws.calls(mutating=True) == []
+
+    changed = play(tmp_path, aws, aws_lab, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True)
+    assert changed["localhost"] == 2  # peers (with their attachments), one route
+    assert _live(ec2, "blue") == ([], [])
+    assert _live(ec2, "green") == green_before
+    assert _routes(ec2, aws_lab["table"]) == sorted(set(routes_before) - {(TGW_CIDR, aws_lab["tgw"])})
+    assert ("10.98.0.0/24", aws_lab["tgw"]) in _routes(ec2, aws_lab["table"])
+    assert _cidr_blocks(ec2, aws_lab["tgw"]) == [TGW_CIDR]  # green's peer still has its GRE address in it
+
+    aws.reset_calls()
+    changed = play(tmp_path, aws, aws_lab, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True)
+    assert changed["localhost"] == 0
+    assert aws.calls(mutating=True) == []
+
+    # The last cluster on the block opts in to removing it; without the opt-in it stays.
+    play(
+        green,
+        aws,
+        aws_lab,
+        playbook=TEARDOWN,
+        tgw_connect_cluster="green",
+        tgw_connect_node_group="green_nodes",
+        tgw_connect_node_route_table_ids=[],
+    )
+    assert _live(ec2, "green") == ([], []) and _cidr_blocks(ec2, aws_lab["tgw"]) == [TGW_CIDR]
+    play(
+        green,
+        aws,
+        aws_lab,
+        playbook=TEARDOWN,
+        tgw_connect_cluster="green",
+        tgw_connect_node_group="green_nodes",
+        tgw_connect_node_route_table_ids=[],
+        tgw_connect_remove_cidr_block=True,
+    )
+    assert _cidr_blocks(ec2, aws_lab["tgw"]) == []

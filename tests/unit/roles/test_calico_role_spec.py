@@ -19,8 +19,13 @@ def load(*parts):
         return yaml.safe_load(handle)
 
 
-def test_every_aspect_has_its_tag():
+def _tags(tasks):
     tags = set()
-    for task in load("tasks", "main.yml")[0]["block"]:
+    for task in tasks:
         tags.update(task.get("tags", []))
-    assert {"template", "bgp", "egress_gateway", "status"} <= tags
+        tags.update(_tags(task.get("block", [])))
+    return tags
+
+
+def test_every_aspect_has_its_tag():
+    assert {"template", "bgp", "egress_gateway", "status", "teardown"} <= _tags(load("tasks", "main.yml"))

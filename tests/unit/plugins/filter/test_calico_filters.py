@@ -48,3 +48,11 @@ def test_small_filters():
         FILTERS["calico_manifest_filename"]({"kind": "EgressGateway", "metadata": {"name": "gw", "namespace": "apps"}}, 9)
         == "09-egressgateway-apps-gw.yaml"
     )
+
+
+def test_teardown_filters():
+    assert FILTERS["calico_owner_selector"]("blue") == "app.kubernetes.io/managed-by=calico_egress.aws,calico-egress.aws/instance=blue"
+    namespaces = [{"metadata": {"name": "apps", "managedFields": [{"manager": "calico-egress-aws"}]}}]
+    assert FILTERS["calico_field_managed"](namespaces, "calico-egress-aws") == ["apps"]
+    pools = [{"metadata": {"name": "egress"}, "spec": {"cidr": "10.10.10.0/31"}}]
+    assert FILTERS["calico_allocated_pools"](pools, [{"status": {"podIP": "10.10.10.0"}}]) == ["egress"]

@@ -299,3 +299,29 @@ def test_tunnel_node_from_host_vars():
         "peer": {"tgw_asn": 1},
     }
     assert cm.tunnel_node({"inventory_hostname": "h", "calico_node_name": "k"})["name"] == "k"
+
+
+def test_field_managed_names_objects_with_that_manager():
+    objects = [
+        {"metadata": {"name": "b", "managedFields": [{"manager": "kubectl"}, {"manager": "calico-egress-aws"}]}},
+        {"metadata": {"name": "a", "managedFields": [{"manager": "calico-egress-aws"}]}},
+        {"metadata": {"name": "c", "managedFields": [{"manager": "kubectl"}]}},
+        {"metadata": {"name": "d"}},
+    ]
+    assert cm.field_managed(objects, "calico-egress-aws") == ["a", "b"]
+
+
+def test_allocated_pools_are_those_holding_a_pod_ip():
+    pools = [
+        {"metadata": {"name": "egress"}, "spec": {"cidr": "10.10.10.0/31"}},
+        {"metadata": {"name": "spare"}, "spec": {"cidr": "10.10.20.0/31"}},
+        {"metadata": {"name": "v6"}, "spec": {"cidr": "fd00::/120"}},
+    ]
+    pods = [
+        {"status": {"podIP": "10.10.10.1"}},
+        {"status": {"podIP": "fd00::5"}},
+        {"status": {}},
+        {"status": {"podIP": "not-an-ip"}},
+    ]
+    assert cm.allocated_pools(pools, pods) == ["egress", "v6"]
+    assert cm.allocated_pools(pools, []) == []
