@@ -25,6 +25,7 @@ from kube.kube_support import start
 
 SITE = ROOT + "/playbooks/site.yml"
 VERIFY = ROOT + "/playbooks/verify.yml"
+TEARDOWN = ROOT + "/playbooks/teardown.yml"
 CHECKS = ["connect_peers", "firewall_route", "calico_bgp", "allowed_flow", "denied_flow"]
 
 
@@ -128,6 +129,35 @@ def test_site_converges_is_idempotent_checks_cleanly_and_verifies(tmp_path, aws,
     assert recap["localhost"]["changed"] == 0, output[-6000:]
     assert aws.calls(mutating=True) == []
     assert kube.cluster.writes == []
+
+    # teardown.yml: --check removes nothing, then everything the collection owns goes and nothing else.
+    aws.reset_calls()
+    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes", "--check")
+    assert rc == 0, output[-6000:]
+    assert recap["localhost"]["changed"] > 0
+    assert aws.calls(mutating=True) == [] and kube.cluster.writes == []
+
+    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes")
+    assert rc == 0, output[-6000:]
+    # The collection's BGPPeers, BGPFilter and EgressGateway are gone; the cluster's pod pool and the shared
+    # BGPConfiguration/FelixConfiguration stay. The stand-in keeps the gateway pods (no garbage collector), so the
+    # egress pool still holds their addresses: the role keeps it and says so.
+    assert [kube.names(kind) for kind in ("BGPPeer", "BGPFilter", "EgressGateway")] == [[], [], []]
+    assert kube.names("IPPool") == ["default-ipv4-ippool", "egress-gateway-pool"]
+    assert "egress-gateway-pool" in output and "calico_delete_allocated_pools" in output
+    assert kube.names("BGPConfiguration") == kube.names("FelixConfiguration") == ["default"]
+    assert connect_peers(world) == []
+    ec2, nfw = world["ec2"], world["nfw"]
+    live = [c["TransitGatewayAttachmentId"] for c in ec2.describe_transit_gateway_connects()["TransitGatewayConnects"] if c["State"] not in ("deleting", "deleted")]
+    assert live == [world["foreign_connect"]]
+    foreign_peer = ec2.describe_transit_gateway_connect_peers(TransitGatewayConnectPeerIds=[world["foreign_peer"]])
+    assert foreign_peer["TransitGatewayConnectPeers"][0]["State"] == "available"
+    assert [g["Name"] for g in nfw.list_rule_groups()["RuleGroups"]] == ["other-team"]
+    routes = ec2.describe_route_tables(RouteTableIds=[world["table"]])["RouteTables"][0]["Routes"]
+    assert not [r for r in routes if r.get("TransitGatewayId")]
+
+    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes")
+    assert rc == 0 and recap["localhost"]["changed"] == 0, output[-6000:]
 
 
 def test_verify_reports_each_failing_check_with_its_message(tmp_path, aws, kube, service):
