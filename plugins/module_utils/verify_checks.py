@@ -37,7 +37,9 @@ def connect_peer_results(connect_peers, expected_nodes=None):
         node = (peer.get("tags") or {}).get("calico_egress.aws/node") or peer.get("transit_gateway_connect_peer_id")
         seen.add(node)
         sessions = peer.get("bgp_peers") or []
-        down = ["%s=%s" % (s.get("transit_gateway_address"), s.get("bgp_status")) for s in sessions if s.get("bgp_status") != "up"]
+        down = [
+            "%s=%s" % (s.get("transit_gateway_address"), s.get("bgp_status")) for s in sessions if s.get("bgp_status") != "up"
+        ]
         if len(sessions) != 2:
             results.append(_result("connect_peer_bgp", node, False, "%d BGP sessions reported, 2 expected" % len(sessions)))
         elif down:
@@ -109,7 +111,12 @@ def gre_link_results(probes, name):
         link = links[0]
         kind = (link.get("linkinfo") or {}).get("info_kind") or "?"
         up = "UP" in (link.get("flags") or [])
-        detail = "%s, %s, local %s, remote %s" % (kind, "up" if up else "down", link.get("address", "?"), link.get("broadcast", "?"))
+        detail = "%s, %s, local %s, remote %s" % (
+            kind,
+            "up" if up else "down",
+            link.get("address", "?"),
+            link.get("broadcast", "?"),
+        )
         results.append(_result("gre_link", target, up and kind == "gre", detail))
     return results
 
@@ -120,7 +127,9 @@ def calico_session_results(report, error=""):
     error: why the calico role's status step failed, if it did (shown when there is no report).
     """
     if not report:
-        return [_result("calico_bgp", "cluster", False, error or "no CalicoNodeStatus report (calico role status step did not run)")]
+        return [
+            _result("calico_bgp", "cluster", False, error or "no CalicoNodeStatus report (calico role status step did not run)")
+        ]
     results = []
     for line in report.get("not_established") or []:
         results.append(_result("calico_bgp", line.split(" ")[0], False, line))

@@ -46,9 +46,9 @@ def build_aws_world(aws, foreign=True):
     if foreign:
         # Another team's TGW CIDR block, Connect attachment and peer on the same transport, and rule group.
         ec2.modify_transit_gateway(TransitGatewayId=tgw, Options={"AddTransitGatewayCidrBlocks": ["10.98.0.0/24"]})
-        connect = ec2.create_transit_gateway_connect(
-            TransportTransitGatewayAttachmentId=transport, Options={"Protocol": "gre"}
-        )["TransitGatewayConnect"]["TransitGatewayAttachmentId"]
+        connect = ec2.create_transit_gateway_connect(TransportTransitGatewayAttachmentId=transport, Options={"Protocol": "gre"})[
+            "TransitGatewayConnect"
+        ]["TransitGatewayAttachmentId"]
         peer = ec2.create_transit_gateway_connect_peer(
             TransitGatewayAttachmentId=connect,
             PeerAddress="10.0.1.200",

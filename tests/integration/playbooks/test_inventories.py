@@ -20,7 +20,9 @@ PLAYBOOK_VARIABLES = {"calico_egress_aws_connection"}
 def ansible(tool, *args, env=None):
     environment = dict(os.environ, **(env or {}))
     environment.update(ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".build", "collections"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run([os.path.join(BIN, tool), *args], env=environment, capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(
+        [os.path.join(BIN, tool), *args], env=environment, capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def _load(path):
@@ -102,7 +104,9 @@ def test_aws_inventory_selects_the_clusters_tunnel_nodes(aws, tmp_path):
     image = ec2.register_image(Name="node", RootDeviceName="/dev/xvda")["ImageId"]  # the fixture loads no AMIs
     cluster = {"calico-egress/cluster": "demo"}
     tunnel = _instance(ec2, image, subnet, "10.0.1.10", {**cluster, "calico-egress/tunnel": "true"})
-    grouped = _instance(ec2, image, subnet, "10.0.1.11", {**cluster, "calico-egress/tunnel": "true", "calico-egress/peering-group": "b"})
+    grouped = _instance(
+        ec2, image, subnet, "10.0.1.11", {**cluster, "calico-egress/tunnel": "true", "calico-egress/peering-group": "b"}
+    )
     worker = _instance(ec2, image, subnet, "10.0.1.12", cluster)
     other = _instance(ec2, image, subnet, "10.0.1.13", {"calico-egress/cluster": "other", "calico-egress/tunnel": "true"})
 

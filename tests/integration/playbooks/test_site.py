@@ -10,6 +10,7 @@ is left out for the same reason as the nodes stage.
 import socket
 
 import pytest
+from kube.kube_support import start
 
 from .support import (
     EGRESS_POOL,
@@ -21,7 +22,6 @@ from .support import (
     run_playbook,
     stand_in_vars,
 )
-from kube.kube_support import start
 
 SITE = ROOT + "/playbooks/site.yml"
 VERIFY = ROOT + "/playbooks/verify.yml"
@@ -74,7 +74,7 @@ def table(output):
     target, result, detail = (header.index(name) for name in ("TARGET", "RESULT", "DETAIL"))
     rows = {}
     for line in lines[start + 1 :]:
-        if not line[result:detail].strip() in ("PASS", "FAIL"):
+        if line[result:detail].strip() not in ("PASS", "FAIL"):
             break
         rows[(line[:target].strip(), line[target:result].strip())] = (line[result:detail].strip(), line[detail:])
     return rows
@@ -148,7 +148,11 @@ def test_site_converges_is_idempotent_checks_cleanly_and_verifies(tmp_path, aws,
     assert kube.names("BGPConfiguration") == kube.names("FelixConfiguration") == ["default"]
     assert connect_peers(world) == []
     ec2, nfw = world["ec2"], world["nfw"]
-    live = [c["TransitGatewayAttachmentId"] for c in ec2.describe_transit_gateway_connects()["TransitGatewayConnects"] if c["State"] not in ("deleting", "deleted")]
+    live = [
+        c["TransitGatewayAttachmentId"]
+        for c in ec2.describe_transit_gateway_connects()["TransitGatewayConnects"]
+        if c["State"] not in ("deleting", "deleted")
+    ]
     assert live == [world["foreign_connect"]]
     foreign_peer = ec2.describe_transit_gateway_connect_peers(TransitGatewayConnectPeerIds=[world["foreign_peer"]])
     assert foreign_peer["TransitGatewayConnectPeers"][0]["State"] == "available"

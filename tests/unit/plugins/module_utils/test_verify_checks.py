@@ -57,7 +57,13 @@ def test_firewall_route_needs_active_propagated_route_via_connect(routes, ok):
 
 
 def _link(kind="gre", flags=("POINTOPOINT", "NOARP", "UP", "LOWER_UP")):
-    return {"ifname": "tgw0", "flags": list(flags), "address": "10.0.1.10", "broadcast": "192.0.2.1", "linkinfo": {"info_kind": kind}}
+    return {
+        "ifname": "tgw0",
+        "flags": list(flags),
+        "address": "10.0.1.10",
+        "broadcast": "192.0.2.1",
+        "linkinfo": {"info_kind": kind},
+    }
 
 
 def test_gre_links():
@@ -68,7 +74,12 @@ def test_gre_links():
         {"item": "n4", "rc": 0, "stdout": json.dumps([_link(kind="ipip")])},
     ]
     results = vc.gre_link_results(probes, "tgw0")
-    assert [(r["target"], r["ok"]) for r in results] == [("n1/tgw0", True), ("n2/tgw0", False), ("n3/tgw0", False), ("n4/tgw0", False)]
+    assert [(r["target"], r["ok"]) for r in results] == [
+        ("n1/tgw0", True),
+        ("n2/tgw0", False),
+        ("n3/tgw0", False),
+        ("n4/tgw0", False),
+    ]
     assert "remote 192.0.2.1" in results[0]["detail"]
     assert "link missing" in results[2]["detail"]
 
