@@ -11,12 +11,8 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.calico_egress.aws.plugins.module_utils import verify_checks
 
-try:
-    import netaddr  # noqa: F401  (verify_checks needs it)
-
-    HAS_NETADDR = True
-except ImportError:  # pragma: no cover
-    HAS_NETADDR = False
+# verify_checks guards its netaddr import; the filters say so by name when it is missing.
+HAS_NETADDR = verify_checks.HAS_NETADDR
 
 
 def _needs_netaddr(function):
