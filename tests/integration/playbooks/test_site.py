@@ -7,13 +7,16 @@ commands on localhost against a TCP service on loopback (the stand-ins have no d
 is left out for the same reason as the nodes stage.
 """
 
+import shutil
 import socket
 
 import pytest
+import yaml
 from kube.kube_support import start
 
 from .support import (
     EGRESS_POOL,
+    EXAMPLE,
     NODES,
     ROOT,
     EchoService,
@@ -25,6 +28,7 @@ from .support import (
 
 SITE = ROOT + "/playbooks/site.yml"
 VERIFY = ROOT + "/playbooks/verify.yml"
+RECONCILE = ROOT + "/playbooks/reconcile_nodes.yml"
 TEARDOWN = ROOT + "/playbooks/teardown.yml"
 CHECKS = ["connect_peers", "firewall_route", "calico_bgp", "allowed_flow", "denied_flow"]
 
@@ -42,6 +46,17 @@ def service():
     echo = EchoService()
     yield echo
     echo.close()
+
+
+def one_node_inventory(tmp_path, node):
+    """The example inventory with only one of its tunnel nodes left (the others were scaled in)."""
+    inventory = tmp_path / "inventory"
+    shutil.copytree(EXAMPLE, str(inventory))
+    hosts = yaml.safe_load((inventory / "hosts.yml").read_text())
+    nodes = hosts["all"]["children"]["tunnel_nodes"]["hosts"]
+    hosts["all"]["children"]["tunnel_nodes"]["hosts"] = {node: nodes[node]}
+    (inventory / "hosts.yml").write_text(yaml.safe_dump(hosts))
+    return str(inventory)
 
 
 def closed_port():
@@ -89,7 +104,7 @@ def connect_peers(world, cluster="demo"):
     ]
 
 
-def test_site_converges_is_idempotent_checks_cleanly_and_verifies(tmp_path, aws, kube, service):
+def test_site_converges_is_idempotent_checks_cleanly_verifies_reconciles_and_tears_down(tmp_path, aws, kube, service):
     world = build_aws_world(aws)
     extra = stand_in_vars(aws, world, kube, **probe_vars(service))
 
@@ -130,14 +145,27 @@ def test_site_converges_is_idempotent_checks_cleanly_and_verifies(tmp_path, aws,
     assert aws.calls(mutating=True) == []
     assert kube.cluster.writes == []
 
+    # reconcile_nodes.yml after node-b left the group: its peer and BGPPeers go, node-a keeps its own.
+    inventory = one_node_inventory(tmp_path, "node-a")
+    peer_a = [
+        p["TransitGatewayConnectPeerId"]
+        for p in connect_peers(world)
+        if {"Key": "calico_egress.aws/node", "Value": NODES["node-a"]} in p["Tags"]
+    ]
+    rc, recap, output = run_playbook(tmp_path, RECONCILE, extra, "--skip-tags", "nodes", inventory=inventory)
+    assert rc == 0, output[-6000:]
+    assert [p["TransitGatewayConnectPeerId"] for p in connect_peers(world)] == peer_a
+    assert sorted(p["spec"]["node"] for p in kube.objects("BGPPeer")) == [NODES["node-a"]] * 2
+
     # teardown.yml: --check removes nothing, then everything the collection owns goes and nothing else.
+    kube.cluster.writes.clear()
     aws.reset_calls()
-    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes", "--check")
+    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes", "--check", inventory=inventory)
     assert rc == 0, output[-6000:]
     assert recap["localhost"]["changed"] > 0
     assert aws.calls(mutating=True) == [] and kube.cluster.writes == []
 
-    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes")
+    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes", inventory=inventory)
     assert rc == 0, output[-6000:]
     # The collection's BGPPeers, BGPFilter and EgressGateway are gone; the cluster's pod pool and the shared
     # BGPConfiguration/FelixConfiguration stay. The stand-in keeps the gateway pods (no garbage collector), so the
@@ -160,7 +188,7 @@ def test_site_converges_is_idempotent_checks_cleanly_and_verifies(tmp_path, aws,
     routes = ec2.describe_route_tables(RouteTableIds=[world["table"]])["RouteTables"][0]["Routes"]
     assert not [r for r in routes if r.get("TransitGatewayId")]
 
-    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes")
+    rc, recap, output = run_playbook(tmp_path, TEARDOWN, extra, "--skip-tags", "nodes", inventory=inventory)
     assert rc == 0 and recap["localhost"]["changed"] == 0, output[-6000:]
 
 
