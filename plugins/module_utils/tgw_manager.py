@@ -9,8 +9,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.calico_egress.aws.plugins.module_utils import connect_planning as planning
-from ansible_collections.calico_egress.aws.plugins.module_utils import security_group_rules
-from ansible_collections.calico_egress.aws.plugins.module_utils import tgw_api
+from ansible_collections.calico_egress.aws.plugins.module_utils import security_group_rules, tgw_api
 from ansible_collections.calico_egress.aws.plugins.module_utils import tgw_routing as routing
 from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import all_connect_peers, snake_resource
 
