@@ -217,15 +217,8 @@ def test_absent_removes_only_the_clusters_resources(tmp_path, aws, aws_lab):
     (green / "inventory.yml").write_text(
         yaml.safe_dump({"all": {"children": {"green_nodes": {"hosts": {"g-0": {"ansible_host": "10.0.1.50"}}}}}})
     )
-    play(
-        green,
-        aws,
-        aws_lab,
-        playbook=TEARDOWN.replace("absent", "present"),
-        tgw_connect_cluster="green",
-        tgw_connect_node_group="green_nodes",
-        tgw_connect_node_route_table_ids=[],
-    )
+    green_vars = dict(tgw_connect_cluster="green", tgw_connect_node_group="green_nodes", tgw_connect_node_route_table_ids=[])
+    play(green, aws, aws_lab, playbook=TEARDOWN.replace("absent", "present"), **green_vars)
     ec2.create_route(RouteTableId=aws_lab["table"], DestinationCidrBlock="10.98.0.0/24", TransitGatewayId=aws_lab["tgw"])
     # The GRE rule as the present path writes it (seeded: moto cannot store protocol 47 without ports, see play()),
     # beside another team's GRE rule and an SSH rule.
@@ -271,24 +264,7 @@ def test_absent_removes_only_the_clusters_resources(tmp_path, aws, aws_lab):
     assert aws.calls(mutating=True) == []
 
     # The last cluster on the block opts in to removing it; without the opt-in it stays.
-    play(
-        green,
-        aws,
-        aws_lab,
-        playbook=TEARDOWN,
-        tgw_connect_cluster="green",
-        tgw_connect_node_group="green_nodes",
-        tgw_connect_node_route_table_ids=[],
-    )
+    play(green, aws, aws_lab, playbook=TEARDOWN, **green_vars)
     assert _live(ec2, "green") == ([], []) and _cidr_blocks(ec2, aws_lab["tgw"]) == [TGW_CIDR]
-    play(
-        green,
-        aws,
-        aws_lab,
-        playbook=TEARDOWN,
-        tgw_connect_cluster="green",
-        tgw_connect_node_group="green_nodes",
-        tgw_connect_node_route_table_ids=[],
-        tgw_connect_remove_cidr_block=True,
-    )
+    play(green, aws, aws_lab, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True, **green_vars)
     assert _cidr_blocks(ec2, aws_lab["tgw"]) == []
