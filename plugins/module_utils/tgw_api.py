@@ -52,6 +52,7 @@ class TgwErrorHandler(AWSErrorHandler):
                 "InvalidTransitGatewayAttachmentID.NotFound",
                 "InvalidTransitGatewayConnectPeerID.NotFound",
                 "InvalidRouteTableID.NotFound",
+                "InvalidGroup.NotFound",
             ]
         )
 
@@ -112,6 +113,31 @@ def create_vpc_route(client, route_table_id, destination, transit_gateway_id):
 @_RETRY
 def delete_vpc_route(client, route_table_id, destination):
     client.delete_route(RouteTableId=route_table_id, DestinationCidrBlock=destination)
+
+
+@TgwErrorHandler.list_error_handler("describe security groups", None)
+@_RETRY
+def describe_security_group(client, group_id):
+    groups = client.describe_security_groups(GroupIds=[group_id]).get("SecurityGroups", [])
+    return groups[0] if groups else None
+
+
+@TgwErrorHandler.common_error_handler("authorize security group ingress")
+@_RETRY
+def authorize_ingress(client, group_id, permission):
+    client.authorize_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
+
+
+@TgwErrorHandler.common_error_handler("update security group rule descriptions")
+@_RETRY
+def update_ingress_description(client, group_id, permission):
+    client.update_security_group_rule_descriptions_ingress(GroupId=group_id, IpPermissions=[permission])
+
+
+@TgwErrorHandler.common_error_handler("revoke security group ingress")
+@_RETRY
+def revoke_ingress(client, group_id, permission):
+    client.revoke_security_group_ingress(GroupId=group_id, IpPermissions=[permission])
 
 
 # ---------------------------------------------------------------- attachments

@@ -1,14 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: calico_egress.aws contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Read, plan, apply for tgw_cidr_block, tgw_attachment_routing and tgw_route_info (AWS calls via tgw_api)."""
+"""Read, plan, apply for tgw_cidr_block, tgw_attachment_routing, tgw_route_info and, on the nodes' side of the
+Connect tunnels, tgw_vpc_route and security_group_ingress_rule (AWS calls via tgw_api)."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 from ansible_collections.calico_egress.aws.plugins.module_utils import connect_planning as planning
-from ansible_collections.calico_egress.aws.plugins.module_utils import tgw_api
+from ansible_collections.calico_egress.aws.plugins.module_utils import security_group_rules, tgw_api
 from ansible_collections.calico_egress.aws.plugins.module_utils import tgw_routing as routing
 from ansible_collections.calico_egress.aws.plugins.module_utils.connect_manager import all_connect_peers, snake_resource
 
@@ -133,4 +134,43 @@ def run_vpc_route(module, client):
             tgw_api.create_vpc_route(client, table_id, destination, tgw_id)
         else:
             tgw_api.delete_vpc_route(client, table_id, destination)
+    return result
+
+
+def run_security_group_ingress_rule(module, client):
+    params = module.params
+    group_id = params["group_id"]
+    group = tgw_api.describe_security_group(client, group_id)
+    if group is None:
+        raise security_group_rules.RuleError("group_id: %s does not exist" % group_id)
+    plan = security_group_rules.plan_ingress_rule(
+        group.get("IpPermissions"),
+        params["protocol"],
+        params["cidr_ip"],
+        params["from_port"],
+        params["to_port"],
+        params["description"],
+        params["state"],
+    )
+    action, before = plan["action"], plan["before"]
+    if action == "revoke":
+        after = None
+    elif action in ("authorize", "describe"):
+        protocol, cidr_ip, from_port, to_port = security_group_rules.normalise_rule(
+            params["protocol"], params["cidr_ip"], params["from_port"], params["to_port"]
+        )
+        after = {"protocol": protocol, "cidr_ip": cidr_ip, "from_port": from_port, "to_port": to_port}
+        after["description"] = params["description"] if params["description"] is not None else (before or {}).get("description")
+    else:
+        after = before
+    result = {"changed": action is not None, "action": action, "group_id": group_id, "rule": after}
+    if module._diff:
+        result["diff"] = {"before": {"rule": before}, "after": {"rule": after}}
+    if action and not module.check_mode:
+        call = {
+            "authorize": tgw_api.authorize_ingress,
+            "describe": tgw_api.update_ingress_description,
+            "revoke": tgw_api.revoke_ingress,
+        }[action]
+        call(client, group_id, plan["permission"])
     return result

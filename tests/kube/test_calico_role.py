@@ -226,3 +226,13 @@ def test_absent_removes_only_what_the_instance_owns(kube, tmp_path):
     rc, recap, output = run_playbook(kube, tmp_path, extra=dict(absent, calico_delete_allocated_pools=True))
     assert rc == 0, output
     assert "egress-gateway-pool" not in kube.names("IPPool") and kube.names("IPPool")
+
+
+def test_absent_on_open_source_calico_without_egress_gateway_kinds(kube_factory, tmp_path):
+    kube = kube_factory(schema_set="oss-v3.32", variant="Calico")
+    rc, _recap, output = run_playbook(kube, tmp_path, extra={"calico_egress_gateway_enabled": False})
+    assert rc == 0, output
+    rc, _recap, output = run_playbook(kube, tmp_path, extra={"calico_state": "absent"})
+    assert rc == 0, output
+    assert kube.names("BGPPeer") == [] and kube.names("BGPFilter") == []
+    assert "egress-gateway-pool" not in kube.names("IPPool")  # no gateway, so no pod holds one of its addresses

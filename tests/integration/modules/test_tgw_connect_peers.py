@@ -9,6 +9,7 @@ import pytest
 
 from ansible_collections.calico_egress.aws.plugins.module_utils.connect_planning import CLUSTER_TAG
 from ansible_collections.calico_egress.aws.plugins.modules import (
+    security_group_ingress_rule,
     tgw_attachment_routing,
     tgw_cidr_block,
     tgw_connect,
@@ -130,6 +131,60 @@ def test_vpc_route_flow_touches_only_its_route(aws):
     assert run_module(tgw_vpc_route, dict(args, route_table_id="rtb-0000000000000000f"))["msg"] == (
         "route_table_id: rtb-0000000000000000f does not exist"
     )
+
+
+# --- security_group_ingress_rule ---------------------------------------------------------------
+
+
+def test_security_group_ingress_rule_flow_touches_only_its_rule(aws):
+    lab = Lab(aws)
+    group = lab.ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=lab.vpc_id)["GroupId"]
+    # moto 5.2.5 answers HTTP 500 to protocol 47 without ports; it stores the rule with ports -1 when given them.
+    gre = {"IpProtocol": "47", "FromPort": -1, "ToPort": -1}
+    ours = dict(gre, IpRanges=[{"CidrIp": "10.99.0.0/24", "Description": "GRE from the transit gateway (blue)"}])
+    foreign = dict(gre, IpRanges=[{"CidrIp": "10.97.0.0/24", "Description": "GRE of another team"}])
+    ssh = {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]}
+    lab.ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[ours, foreign, ssh])
+    aws.admin("POST", "calls/reset", {})  # the test's set-up
+    args = dict(
+        aws.module_args(),
+        group_id=group,
+        protocol="gre",
+        cidr_ip="10.99.0.0/24",
+        description="GRE from the transit gateway (blue)",
+        state="absent",
+    )
+
+    def rules():
+        permissions = lab.ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+        return sorted((p["IpProtocol"], r["CidrIp"]) for p in permissions for r in p["IpRanges"])
+
+    # another description: someone else's rule now, left alone
+    assert run_module(security_group_ingress_rule, dict(args, description="GRE (green)"))["changed"] is False
+    checked = run_module(security_group_ingress_rule, args, check_mode=True, diff=True)
+    assert checked["changed"] and checked["action"] == "revoke" and checked["diff"]["after"]["rule"] is None
+    assert aws.calls(mutating=True) == []
+    assert run_module(security_group_ingress_rule, args)["changed"]
+    assert rules() == [("47", "10.97.0.0/24"), ("tcp", "10.0.0.0/8")]
+    assert run_module(security_group_ingress_rule, args)["changed"] is False
+
+    tcp = dict(args, protocol="tcp", from_port=443, to_port=443, cidr_ip="10.99.0.0/24", description="https", state="present")
+    aws.reset_calls()
+    assert run_module(security_group_ingress_rule, tcp, check_mode=True)["changed"] and aws.calls(mutating=True) == []
+    added = run_module(security_group_ingress_rule, tcp)
+    assert added["changed"] and added["rule"] == {
+        "protocol": "6",
+        "cidr_ip": "10.99.0.0/24",
+        "from_port": 443,
+        "to_port": 443,
+        "description": "https",
+    }
+    assert run_module(security_group_ingress_rule, tcp)["changed"] is False
+    assert rules() == [("47", "10.97.0.0/24"), ("tcp", "10.0.0.0/8"), ("tcp", "10.99.0.0/24")]
+    refused = run_module(security_group_ingress_rule, dict(tcp, from_port=None))
+    assert refused["failed"] and refused["msg"] == "from_port: tcp, udp and icmp rules need from_port and to_port"
+    missing = run_module(security_group_ingress_rule, dict(args, group_id="sg-0000000000000000f"))
+    assert missing["msg"] == "group_id: sg-0000000000000000f does not exist"
 
 
 # --- tgw_cidr_block ----------------------------------------------------------------------------

@@ -217,16 +217,22 @@ def test_absent_removes_only_the_clusters_resources(tmp_path, aws, aws_lab):
     (green / "inventory.yml").write_text(
         yaml.safe_dump({"all": {"children": {"green_nodes": {"hosts": {"g-0": {"ansible_host": "10.0.1.50"}}}}}})
     )
-    play(
-        green,
-        aws,
-        aws_lab,
-        playbook=TEARDOWN.replace("absent", "present"),
-        tgw_connect_cluster="green",
-        tgw_connect_node_group="green_nodes",
-        tgw_connect_node_route_table_ids=[],
-    )
+    green_vars = dict(tgw_connect_cluster="green", tgw_connect_node_group="green_nodes", tgw_connect_node_route_table_ids=[])
+    play(green, aws, aws_lab, playbook=TEARDOWN.replace("absent", "present"), **green_vars)
     ec2.create_route(RouteTableId=aws_lab["table"], DestinationCidrBlock="10.98.0.0/24", TransitGatewayId=aws_lab["tgw"])
+    # The GRE rule as the present path writes it (seeded: moto cannot store protocol 47 without ports, see play()),
+    # beside another team's GRE rule and an SSH rule.
+    group = ec2.create_security_group(GroupName="nodes", Description="nodes", VpcId=aws_lab["vpc"])["GroupId"]
+    gre = {"IpProtocol": "47", "FromPort": -1, "ToPort": -1}
+    ec2.authorize_security_group_ingress(
+        GroupId=group,
+        IpPermissions=[
+            dict(gre, IpRanges=[{"CidrIp": TGW_CIDR, "Description": "GRE from the transit gateway (Connect peers of blue)"}]),
+            dict(gre, IpRanges=[{"CidrIp": "10.97.0.0/24", "Description": "GRE of another team"}]),
+            {"IpProtocol": "tcp", "FromPort": 22, "ToPort": 22, "IpRanges": [{"CidrIp": "10.0.0.0/8"}]},
+        ],
+    )
+    aws.admin("POST", "calls/reset", {})  # the test's set-up, not the role's (IAM policy check)
     blue_peers, blue_attachments = _live(ec2, "blue")
     green_before = _live(ec2, "green")
     assert len(blue_peers) == 2 and blue_attachments and green_before[0]
@@ -234,12 +240,18 @@ def test_absent_removes_only_the_clusters_resources(tmp_path, aws, aws_lab):
     assert (TGW_CIDR, aws_lab["tgw"]) in routes_before
 
     aws.reset_calls()
-    changed = play(tmp_path, aws, aws_lab, check=True, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True)
+    teardown = dict(playbook=TEARDOWN, tgw_connect_remove_cidr_block=True, tgw_connect_node_security_group_id=group)
+    changed = play(tmp_path, aws, aws_lab, check=True, **teardown)
     assert changed["localhost"] > 0
     assert aws.calls(mutating=True) == []
 
-    changed = play(tmp_path, aws, aws_lab, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True)
-    assert changed["localhost"] == 2  # peers (with their attachments), one route
+    changed = play(tmp_path, aws, aws_lab, **teardown)
+    assert changed["localhost"] == 3  # peers (with their attachments), one route, one rule
+    permissions = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"][0]["IpPermissions"]
+    assert sorted((p["IpProtocol"], r["CidrIp"]) for p in permissions for r in p["IpRanges"]) == [
+        ("47", "10.97.0.0/24"),
+        ("tcp", "10.0.0.0/8"),
+    ]
     assert _live(ec2, "blue") == ([], [])
     assert _live(ec2, "green") == green_before
     assert _routes(ec2, aws_lab["table"]) == sorted(set(routes_before) - {(TGW_CIDR, aws_lab["tgw"])})
@@ -247,29 +259,12 @@ def test_absent_removes_only_the_clusters_resources(tmp_path, aws, aws_lab):
     assert _cidr_blocks(ec2, aws_lab["tgw"]) == [TGW_CIDR]  # green's peer still has its GRE address in it
 
     aws.reset_calls()
-    changed = play(tmp_path, aws, aws_lab, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True)
+    changed = play(tmp_path, aws, aws_lab, **teardown)
     assert changed["localhost"] == 0
     assert aws.calls(mutating=True) == []
 
     # The last cluster on the block opts in to removing it; without the opt-in it stays.
-    play(
-        green,
-        aws,
-        aws_lab,
-        playbook=TEARDOWN,
-        tgw_connect_cluster="green",
-        tgw_connect_node_group="green_nodes",
-        tgw_connect_node_route_table_ids=[],
-    )
+    play(green, aws, aws_lab, playbook=TEARDOWN, **green_vars)
     assert _live(ec2, "green") == ([], []) and _cidr_blocks(ec2, aws_lab["tgw"]) == [TGW_CIDR]
-    play(
-        green,
-        aws,
-        aws_lab,
-        playbook=TEARDOWN,
-        tgw_connect_cluster="green",
-        tgw_connect_node_group="green_nodes",
-        tgw_connect_node_route_table_ids=[],
-        tgw_connect_remove_cidr_block=True,
-    )
+    play(green, aws, aws_lab, playbook=TEARDOWN, tgw_connect_remove_cidr_block=True, **green_vars)
     assert _cidr_blocks(ec2, aws_lab["tgw"]) == []

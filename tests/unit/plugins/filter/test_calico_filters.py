@@ -51,10 +51,8 @@ def test_small_filters():
 
 
 def test_teardown_filters():
-    assert (
-        FILTERS["calico_owner_selector"]("blue")
-        == "app.kubernetes.io/managed-by=calico_egress.aws,calico-egress.aws/instance=blue"
-    )
+    selector = FILTERS["calico_owner_selector"]("blue")
+    assert selector == "app.kubernetes.io/managed-by=calico_egress.aws,calico-egress.aws/instance=blue"
     namespaces = [{"metadata": {"name": "apps", "managedFields": [{"manager": "calico-egress-aws"}]}}]
     assert FILTERS["calico_field_managed"](namespaces, "calico-egress-aws") == ["apps"]
     pools = [{"metadata": {"name": "egress"}, "spec": {"cidr": "10.10.10.0/31"}}]
