@@ -30,6 +30,7 @@ PACKAGES = (
     "iputils-ping",
     "procps",
     "tcpdump",
+    "nftables",
     "netplan.io",
     "network-manager",
     "openssh-server",
