@@ -16,7 +16,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_HOME := $(CURDIR)/.build/ansible-home
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help test venv link lint sanity ruff units pytest build clean vm-deps vm-start vm-stop vm-status vm-test
+.PHONY: help test venv link lint sanity ruff units pytest build clean vm-deps vm-start vm-stop vm-status vm-test lab lab-up lab-down lab-status
 
 help:  ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/'
@@ -68,6 +68,19 @@ vm-status: venv  ## Is the lab VM running? (port, inventory)
 
 vm-test: venv vm-deps  ## The VM layer alone: role gre_tunnel on a real kernel, BGP interop
 	python -m pytest tests/vm
+
+# The local lab (lab/twin, inventories/lab): three VMs, the stand-ins and their twins; stays up until lab-down.
+lab: lab-up  ## The blog's Figure 1 on this machine: lab up, then site.yml (AWS, nodes, cluster, firewall, verify table)
+	ansible-playbook -i inventories/lab playbooks/site.yml
+
+lab-up: venv vm-deps  ## Start the lab (or find it running); prints its world.json
+	python -m lab.twin up
+
+lab-down: venv  ## Stop the lab (daemon and VMs)
+	python -m lab.twin down
+
+lab-status: venv  ## Is the lab running? (world.json)
+	python -m lab.twin status
 
 build: venv  ## Build the collection tarball into .build/dist
 	ansible-galaxy collection build --force --output-path .build/dist

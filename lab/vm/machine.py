@@ -32,11 +32,32 @@ def _free_port():
         return sock.getsockname()[1]
 
 
+def _link_arguments(links):
+    argv = []
+    for index, link in enumerate(links, start=1):
+        argv += [
+            "-netdev",
+            "dgram,id=l%d,local.type=inet,local.host=127.0.0.1,local.port=%d,remote.type=inet,remote.host=127.0.0.1,remote.port=%d"
+            % (index, link["local_port"], link["remote_port"]),
+            "-device",
+            "virtio-net-pci,netdev=l%d,mac=%s" % (index, link["mac"]),
+        ]
+    return argv
+
+
+def free_udp_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 class Machine(object):
     """One named VM; its runtime files live in <cache>/run/<name>/."""
 
-    def __init__(self, name="default"):
+    def __init__(self, name="default", multiplex=False):
         self.name = name
+        # One SSH connection reused by every command (the lab twins poll the VMs every few seconds).
+        self.multiplex = multiplex
         self.run_dir = os.path.join(image.cache_root(), "run", name)
         self.state_file = os.path.join(self.run_dir, "state.json")
 
@@ -73,7 +94,9 @@ class Machine(object):
         return os.path.join(self.run_dir, "inventory.yml")
 
     # -- lifecycle ----------------------------------------------------------------------------
-    def start(self, memory=1024, cpus=2, log=print):
+    def start(self, memory=1024, cpus=2, log=print, links=(), hostname=None):
+        """Boot the VM. links: [{"local_port", "remote_port", "mac"}], each an extra NIC (eth1, eth2, ... in order)
+        that is one end of a point-to-point Ethernet over UDP on host loopback (QEMU dgram) to another VM."""
         if self.running():
             return self.state()
         image.check_host_tools()
@@ -99,17 +122,20 @@ class Machine(object):
             "-snapshot",
             "-netdev", "user,id=n0,hostfwd=tcp:127.0.0.1:%d-:22" % port,
             "-device", "virtio-net-pci,netdev=n0",
+            *_link_arguments(links),
             "-pidfile", os.path.join(self.run_dir, "qemu.pid"),
             "-daemonize",
         ]  # fmt: skip
         result = subprocess.run(argv, capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise image.VMError("qemu-system-x86_64 did not start (rc=%d): %s" % (result.returncode, result.stderr.strip()))
-        state = {"name": self.name, "port": port, "image": image_path, "started": time.time()}
+        state = {"name": self.name, "port": port, "image": image_path, "started": time.time(), "links": list(links)}
         with open(self.state_file, "w") as handle:
             json.dump(state, handle)
         self._write_inventory(port, os.path.join(image_path, "id_ed25519"))
         self.wait_ssh()
+        if hostname:
+            self.ssh("hostnamectl set-hostname %s && sed -i 's/\\bnode1\\b/%s/' /etc/hosts" % (hostname, hostname))
         state["boot_seconds"] = round(time.monotonic() - started, 1)
         with open(self.state_file, "w") as handle:
             json.dump(state, handle)
@@ -138,7 +164,11 @@ class Machine(object):
 
     # -- access -------------------------------------------------------------------------------
     def ssh_argv(self, command):
-        return ["ssh", *SSH_OPTIONS, "-i", self.key, "-p", str(self.port), "root@127.0.0.1", command]
+        multiplex = ()
+        if self.multiplex:
+            control = os.path.join(self.run_dir, "ssh-control")
+            multiplex = ("-o", "ControlMaster=auto", "-o", "ControlPath=" + control, "-o", "ControlPersist=300")
+        return ["ssh", *SSH_OPTIONS, *multiplex, "-i", self.key, "-p", str(self.port), "root@127.0.0.1", command]
 
     def ssh(self, command, check=True, timeout=180, stdin=None):
         """Run a shell command in the VM; return CompletedProcess (text)."""

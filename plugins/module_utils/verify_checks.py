@@ -51,6 +51,18 @@ def connect_peer_results(connect_peers, expected_nodes=None):
                     "down: %s (GRE tunnel, ASNs or the BIRD multihop template: see README, troubleshooting)" % ", ".join(down),
                 )
             )
+        elif any(s.get("peer_asn") is not None and s.get("peer_asn") == s.get("transit_gateway_asn") for s in sessions):
+            # Up, yet useless: iBGP routes carry an empty AS_PATH and the TGW installs none of them.
+            results.append(
+                _result(
+                    "connect_peer_bgp",
+                    node,
+                    False,
+                    "both sessions up but iBGP: peer ASN %s equals the TGW ASN, so the TGW installs none of the routes "
+                    "(empty AS_PATH); give the nodes another ASN (calico_bgp_as_number, tgw_connect_peer_asn)"
+                    % sessions[0].get("peer_asn"),
+                )
+            )
         else:
             addresses = ", ".join(str(s.get("transit_gateway_address")) for s in sessions)
             results.append(_result("connect_peer_bgp", node, True, "both sessions up (%s)" % addresses))

@@ -24,7 +24,8 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line("%-40s %7.1f" % (name, seconds))
 
 
-@pytest.fixture(scope="session")
+# Module scope: the VM is gone before the lab layer (tests/lab) boots its three.
+@pytest.fixture(scope="module")
 def vm():
     started = time.monotonic()
     had_image = os.path.exists(os.path.join(image.image_dir(), "rootfs.ext4"))

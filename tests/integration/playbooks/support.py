@@ -138,3 +138,17 @@ class EchoService:
 def bash_connect(port, address="127.0.0.1", timeout=3):
     """A probe command: connect, print what the service answers, exit non-zero when it cannot connect."""
     return "timeout %d bash -c 'exec 3<>/dev/tcp/%s/%d && head -c 200 <&3'" % (timeout, address, port)
+
+
+def table(output):
+    """The last verify table's rows as {(check, target): (result, detail)} (columns found from its header)."""
+    lines = [line.strip().rstrip(",").strip('"') for line in output.splitlines()]
+    start = max(i for i, line in enumerate(lines) if line.startswith("CHECK") and "RESULT" in line)
+    header = lines[start]
+    target, result, detail = (header.index(name) for name in ("TARGET", "RESULT", "DETAIL"))
+    rows = {}
+    for line in lines[start + 1 :]:
+        if line[result:detail].strip() not in ("PASS", "FAIL"):
+            break
+        rows[(line[:target].strip(), line[target:result].strip())] = (line[result:detail].strip(), line[detail:])
+    return rows

@@ -24,6 +24,7 @@ from .support import (
     build_aws_world,
     run_playbook,
     stand_in_vars,
+    table,
 )
 
 SITE = ROOT + "/playbooks/site.yml"
@@ -79,20 +80,6 @@ def probe_vars(service, echoes_client=False):
         # Stands for the firewall's drop: nothing listens there.
         "verify_denied_probe_command": bash_connect(closed_port()),
     }
-
-
-def table(output):
-    """The last verify table's rows as {(check, target): (result, detail)} (columns found from its header)."""
-    lines = [line.strip().rstrip(",").strip('"') for line in output.splitlines()]
-    start = max(i for i, line in enumerate(lines) if line.startswith("CHECK") and "RESULT" in line)
-    header = lines[start]
-    target, result, detail = (header.index(name) for name in ("TARGET", "RESULT", "DETAIL"))
-    rows = {}
-    for line in lines[start + 1 :]:
-        if line[result:detail].strip() not in ("PASS", "FAIL"):
-            break
-        rows[(line[:target].strip(), line[target:result].strip())] = (line[result:detail].strip(), line[detail:])
-    return rows
 
 
 def connect_peers(world, cluster="demo"):

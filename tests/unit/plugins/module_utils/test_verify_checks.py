@@ -28,6 +28,18 @@ def test_connect_peers_missing_node_and_single_session_fail():
     assert "no Connect peer" in results[1]["detail"]
 
 
+def test_connect_peers_up_over_ibgp_fail_naming_the_asn():
+    ibgp = _peer("a", ["up", "up"])
+    ebgp = _peer("b", ["up", "up"])
+    for session in ibgp["bgp_peers"]:
+        session.update(peer_asn=64513, transit_gateway_asn=64513)
+    for session in ebgp["bgp_peers"]:
+        session.update(peer_asn=64512, transit_gateway_asn=64513)
+    results = vc.connect_peer_results([ibgp, ebgp], ["a", "b"])
+    assert [(r["target"], r["ok"]) for r in results] == [("a", False), ("b", True)]
+    assert "iBGP: peer ASN 64513 equals the TGW ASN" in results[0]["detail"]
+
+
 def _route(cidr, route_type="propagated", state="active", resource_type="connect"):
     return {
         "destination_cidr_block": cidr,
