@@ -200,6 +200,7 @@ def run():
     logging.basicConfig(
         filename=os.path.join(state_dir(), "daemon.log"), level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s"
     )
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per stand-in request is noise here
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     with open(pid_file(), "w") as handle:
         handle.write(str(os.getpid()))

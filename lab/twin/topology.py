@@ -27,7 +27,7 @@ class Echo(socketserver.BaseRequestHandler):
         self.request.sendall(("client %s\n" % self.client_address[0]).encode())
 
 socketserver.ThreadingTCPServer.allow_reuse_address = True
-socketserver.ThreadingTCPServer(("0.0.0.0", %(port)d), Echo).serve_forever()
+socketserver.ThreadingTCPServer(("0.0.0.0", PORT), Echo).serve_forever()
 '''
 
 # Each namespace: forwarding on, no reverse-path filter (the image is strict by default; these are routers).
@@ -73,7 +73,7 @@ def aws_script():
         "ip -n firewall route add default via 100.64.0.5",
         "ip -n service route add default via 10.2.0.1",
         "install -d /usr/local/lib/calico-egress-lab",
-        "cat > /usr/local/lib/calico-egress-lab/echo.py <<'PY'\n%sPY" % (ECHO_SERVICE % {"port": SERVICE_PORT}),
+        "cat > /usr/local/lib/calico-egress-lab/echo.py <<'PY'\n%sPY" % ECHO_SERVICE.replace("PORT", str(SERVICE_PORT)),
         "systemd-run --unit calico-egress-lab-echo ip netns exec service python3 /usr/local/lib/calico-egress-lab/echo.py",
     ]
     return "\n".join(lines) + "\n"
