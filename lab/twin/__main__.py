@@ -41,13 +41,14 @@ def up():
     for stale in ("world.json", "daemon.log"):
         if os.path.exists(os.path.join(daemon.state_dir(), stale)):
             os.unlink(os.path.join(daemon.state_dir(), stale))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "lab.twin", "daemon"],
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=open(os.path.join(daemon.state_dir(), "daemon.stderr"), "w"),
-        start_new_session=True,
-    )
+    with open(os.path.join(daemon.state_dir(), "daemon.stderr"), "w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "lab.twin", "daemon"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
+        )
     deadline = time.monotonic() + UP_TIMEOUT
     while time.monotonic() < deadline:
         if daemon.read_world() is not None:

@@ -5,6 +5,7 @@ a second `make lab` finds the same AWS resources, cluster objects and VMs, and i
 Its state directory holds world.json (what inventories/lab reads), the kubeconfig, the SSH key and the log.
 """
 
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +22,9 @@ from lab.aws.server import make_server as make_aws_server
 from lab.kube.server import Cluster, kubeconfig
 from lab.kube.server import make_server as make_kube_server
 from lab.twin import topology
+from lab.twin.calico import CalicoTwin
+from lab.twin.firewall import FirewallTwin
+from lab.twin.tgw import TgwTwin
 from lab.vm import image, machine
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -99,10 +103,6 @@ class Daemon(object):
 
     # -- start --------------------------------------------------------------------------------------------
     def start(self):
-        from lab.twin.calico import CalicoTwin
-        from lab.twin.firewall import FirewallTwin
-        from lab.twin.tgw import TgwTwin
-
         started = time.monotonic()
         timings = {}
         self.topology.start(log=log.info)
@@ -188,10 +188,8 @@ class Daemon(object):
         for server in self.servers:
             server.shutdown()
         self.topology.stop()
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(world_file())
-        except OSError:
-            pass
 
 
 def run():

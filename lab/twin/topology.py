@@ -19,7 +19,7 @@ NODES = {"node-a": "10.0.1.10", "node-b": "10.0.1.11"}
 VM_PREFIX = "lab-"
 MEMORY = {AWS: 768, "node": 768}
 
-ECHO_SERVICE = r'''
+ECHO_SERVICE = r"""
 import socket, socketserver
 
 class Echo(socketserver.BaseRequestHandler):
@@ -28,7 +28,7 @@ class Echo(socketserver.BaseRequestHandler):
 
 socketserver.ThreadingTCPServer.allow_reuse_address = True
 socketserver.ThreadingTCPServer(("0.0.0.0", PORT), Echo).serve_forever()
-'''
+"""
 
 # Each namespace: forwarding on, no reverse-path filter (the image is strict by default; these are routers).
 _NAMESPACE = """
@@ -83,7 +83,8 @@ def node_netplan(address):
     """VPC 1's interface of a node as EC2 + cloud-init would configure it (address, the VPC route table's routes)."""
     return (
         "network:\n  version: 2\n  renderer: networkd\n  ethernets:\n    eth1:\n"
-        "      addresses: [%s/24]\n      routes:\n" % address
+        "      addresses: [%s/24]\n      routes:\n"
+        % address
         + "".join("        - {to: %s, via: %s}\n" % (cidr, VPC1_ROUTER) for cidr in (SERVICE_CIDR, TGW_CIDR))
     )
 
