@@ -116,7 +116,10 @@ def test_strict_order_without_default_action_passes_unmatched_and_alert_default_
 
 
 def test_variables_ranges_lists_negation_and_direction_any():
-    variables = {"IPSets": {"EGRESS": {"Definition": ["10.10.10.0/31", "10.10.20.0/31"]}}, "PortSets": {"DB": {"Definition": ["5432", "6000:6010"]}}}
+    variables = {
+        "IPSets": {"EGRESS": {"Definition": ["10.10.10.0/31", "10.10.20.0/31"]}},
+        "PortSets": {"DB": {"Definition": ["5432", "6000:6010"]}},
+    }
     rules = [
         rule("PASS", 1, source="$EGRESS", destination="[10.2.0.0/24,!10.2.0.99]", destination_port="$DB"),
         rule("PASS", 2, protocol="UDP", source_port="[53,1000:2000,!1500]", direction="ANY", destination="10.2.0.53"),
@@ -129,10 +132,12 @@ def test_variables_ranges_lists_negation_and_direction_any():
     )
     # Direction ANY: the rule in both directions, ports swapped with the addresses
     assert lines[2] == (
-        "meta l4proto udp ip daddr { 10.2.0.53/32 } th sport { 53, 1000-2000 } th sport != { 1500 } counter name r_calico_egress_2 accept"
+        "meta l4proto udp ip daddr { 10.2.0.53/32 } th sport { 53, 1000-2000 } th sport != { 1500 } "
+        "counter name r_calico_egress_2 accept"
     )
     assert lines[3] == (
-        "meta l4proto udp ip saddr { 10.2.0.53/32 } th dport { 53, 1000-2000 } th dport != { 1500 } counter name r_calico_egress_2 accept"
+        "meta l4proto udp ip saddr { 10.2.0.53/32 } th dport { 53, 1000-2000 } th dport != { 1500 } "
+        "counter name r_calico_egress_2 accept"
     )
     assert lines[4] == "meta l4proto icmp ip saddr { 10.9.0.0/16 } counter name r_calico_egress_3 drop"
 
@@ -141,7 +146,10 @@ def test_policy_home_net_variable_is_used_and_drop_to_alert_override_is_honoured
     body = policy(references=[{"ResourceArn": ARN, "Override": {"Action": "DROP_TO_ALERT"}}])
     body["PolicyVariables"] = {"RuleVariables": {"IPSets": {"HOME_NET": {"Definition": ["10.0.0.0/8"]}}}}
     lines = chain_lines(render_ruleset(body, {ARN: group([rule("DROP", 5, source="$HOME_NET")])}))
-    assert lines[1] == 'meta l4proto tcp ip saddr { 10.0.0.0/8 } counter name r_calico_egress_5 log prefix "nfw alert calico-egress:5 "'
+    assert (
+        lines[1]
+        == 'meta l4proto tcp ip saddr { 10.0.0.0/8 } counter name r_calico_egress_5 log prefix "nfw alert calico-egress:5 "'
+    )
 
 
 def test_stateless_defaults_pass_bypasses_and_drop_drops_everything():
@@ -155,8 +163,8 @@ def test_stateless_defaults_pass_bypasses_and_drop_drops_everything():
     ("body", "field"),
     [
         ({"RulesSource": {"RulesString": 'pass tcp any any -> any any (sid:1;)'}}, "RulesSource.RulesString"),
-        ({"RulesSource": {"RulesSourceList": {"Targets": [".example.com"], "TargetTypes": ["TLS_SNI"], "GeneratedRulesType": "ALLOWLIST"}}},
-         "RulesSource.RulesSourceList"),
+        ({"RulesSource": {"RulesSourceList": {"Targets": [".example.com"], "TargetTypes": ["TLS_SNI"],
+                                              "GeneratedRulesType": "ALLOWLIST"}}}, "RulesSource.RulesSourceList"),
         (group([rule("PASS", 7, protocol="TLS")]), "Header.Protocol"),
         (group([rule("PASS", 7, options=[{"Keyword": "content", "Settings": ['"GET"']}])]), "RuleOptions.content"),
         (group([rule("DROP", 7, options=[{"Keyword": "flow", "Settings": ["established,to_server"]}])]), "RuleOptions.flow"),
@@ -195,7 +203,9 @@ def test_the_stand_ins_described_objects_render_directly():
         {"RuleGroupName": "calico-egress", "Type": "STATEFUL", "Capacity": 100, "RuleGroup": group(role_rules())},
     )
     arn = created["RuleGroupResponse"]["RuleGroupArn"]
-    backend.dispatch("CreateFirewallPolicy", {"FirewallPolicyName": "fw", "FirewallPolicy": policy(references=[{"ResourceArn": arn}])})
+    backend.dispatch(
+        "CreateFirewallPolicy", {"FirewallPolicyName": "fw", "FirewallPolicy": policy(references=[{"ResourceArn": arn}])}
+    )
     described = backend.dispatch("DescribeFirewallPolicy", {"FirewallPolicyName": "fw"})["FirewallPolicy"]
     groups = {arn: backend.dispatch("DescribeRuleGroup", {"RuleGroupArn": arn})["RuleGroup"]}
     assert render_ruleset(described, groups) == render_ruleset(policy(), {ARN: group(role_rules())})
@@ -230,8 +240,24 @@ def test_counters_are_keyed_by_group_and_sid():
     listing = {
         "nftables": [
             {"metainfo": {}},
-            {"counter": {"family": "inet", "name": "r_calico_egress_7", "table": firewall.TABLE, "comment": "calico-egress:7", "packets": 3}},
-            {"counter": {"family": "inet", "name": "default_drop", "table": firewall.TABLE, "comment": "default:drop", "packets": 0}},
+            {
+                "counter": {
+                    "family": "inet",
+                    "name": "r_calico_egress_7",
+                    "table": firewall.TABLE,
+                    "comment": "calico-egress:7",
+                    "packets": 3,
+                }
+            },
+            {
+                "counter": {
+                    "family": "inet",
+                    "name": "default_drop",
+                    "table": firewall.TABLE,
+                    "comment": "default:drop",
+                    "packets": 0,
+                }
+            },
         ]
     }
     command = "ip netns exec firewall nft -j list counters table inet %s" % firewall.TABLE
@@ -252,7 +278,10 @@ def nft_available():
 
 @pytest.mark.skipif(not nft_available(), reason="nft (Debian nftables) or unshare -n unavailable on this host")
 def test_rendered_scripts_pass_nft_check_on_the_host_kernel():
-    variables = {"IPSets": {"EGRESS": {"Definition": ["10.10.10.0/31"]}}, "PortSets": {"DB": {"Definition": ["5432", "6000:6010"]}}}
+    variables = {
+        "IPSets": {"EGRESS": {"Definition": ["10.10.10.0/31"]}},
+        "PortSets": {"DB": {"Definition": ["5432", "6000:6010"]}},
+    }
     scripts = [
         render_ruleset(policy(), {ARN: group(role_rules())}),
         render_ruleset(
