@@ -12,7 +12,7 @@ Per wanted Connect peer (state pending or available):
   routes with a non-empty AS_PATH: with PeerAsn == TGW ASN (iBGP) the session is up and nothing is accepted,
   which is what AWS does.
 
-refresh() reads FRR's live state (two vtysh queries per speaker, one SSH call for all of them) into a cache
+refresh() reads FRR's live state (one vtysh per speaker, all in parallel, one SSH call in all) into a cache
 that the RouteProvider methods answer from, and programs the accepted prefixes into the `tgw` kernel table
 (`proto 186`) through the tunnels: via the peer's .1 on its GRE link. When a path's kept BGP next hop is the
 outer address of some Connect peer advertising the prefix (the egress gateway's node has its own tunnel),
@@ -257,20 +257,33 @@ def plan_commands(desired, observed, namespace="tgw"):
 REFRESH_SCRIPT = r"""
 import json, subprocess
 NS, SPEAKERS, PROTO = %(namespace)r, %(speakers)r, %(proto)d
-def run(argv):
-    result = subprocess.run(argv, capture_output=True, text=True)
-    try:
-        return json.loads(result.stdout or "null")
-    except ValueError:
-        return None
+QUERIES = ("show bgp neighbors json", "show bgp ipv4 unicast json")
+def documents(text):
+    decoder, found, index = json.JSONDecoder(), [], 0
+    while True:
+        while index < len(text) and text[index].isspace():
+            index += 1
+        if index >= len(text):
+            return found
+        try:
+            document, index = decoder.raw_decode(text, index)
+        except ValueError:
+            return found
+        found.append(document)
+# one vtysh per speaker (both queries), all speakers in parallel: vtysh start-up dominates under TCG
+running = {
+    name: subprocess.Popen(
+        ["vtysh", "-N", name, "-d", "bgpd"] + [arg for query in QUERIES for arg in ("-c", query)],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    )
+    for name in SPEAKERS
+}
+kernel = subprocess.run(["ip", "-n", NS, "-j", "route", "show", "proto", str(PROTO)], capture_output=True, text=True).stdout
 found = {}
-for name in SPEAKERS:
-    found[name] = {
-        "neighbors": run(["vtysh", "-N", name, "-d", "bgpd", "-c", "show bgp neighbors json"]),
-        "routes": run(["vtysh", "-N", name, "-d", "bgpd", "-c", "show bgp ipv4 unicast json"]),
-    }
-kernel = run(["ip", "-n", NS, "-j", "route", "show", "proto", str(PROTO)]) or []
-print(json.dumps({"speakers": found, "kernel": kernel}))
+for name, process in running.items():
+    parsed = documents(process.communicate()[0])
+    found[name] = dict(zip(("neighbors", "routes"), parsed)) if len(parsed) == 2 else {}
+print(json.dumps({"speakers": found, "kernel": json.loads(kernel or "[]")}))
 """
 
 
