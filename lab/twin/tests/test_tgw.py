@@ -2,7 +2,9 @@
 
 import ipaddress
 import json
+import os
 import subprocess
+import sys
 import types
 
 from lab.aws.ec2_connect import ConnectPeer, peer_view
@@ -328,3 +330,57 @@ def test_close_removes_everything_the_twin_created_and_nothing_else():
     twin.close()
     assert vm.links == {} and vm.speakers == {} and vm.lo == set() and vm.kernel == []
     assert "tgw-vpc1" not in vm.mutations()[-1], "the topology's veths are not the twin's"
+
+
+def fake_tools(tmp_path, tools):
+    """Executables on a PATH of their own: {name: shell body}."""
+    directory = tmp_path / "bin"
+    directory.mkdir()
+    for name, body in tools.items():
+        (directory / name).write_text("#!/bin/sh\n" + body)
+        (directory / name).chmod(0o755)
+    return dict(os.environ, PATH="%s:%s" % (directory, os.environ["PATH"]))
+
+
+def run_remote(script, environment):
+    result = subprocess.run([sys.executable, "-"], input=script, env=environment, capture_output=True, text=True, check=True)
+    return json.loads(result.stdout)
+
+
+def test_the_refresh_script_splits_vtysh_output_and_reads_kernel_routes(tmp_path):
+    session = neighbors("169.254.6.1")
+    table = routes(("10.10.10.0/31", "169.254.6.1", "64512", "10.0.1.10"))
+    # vtysh prints one JSON document per -c, back to back (FRR 8.4); a speaker that is gone prints an error
+    (tmp_path / "answer").write_text(json.dumps(session, indent=2) + "\n" + json.dumps(table, indent=2) + "\n")
+    environment = fake_tools(
+        tmp_path,
+        {
+            "vtysh": 'case "$2" in *-2) cat %s;; *) echo "Exiting: failed to connect to any daemons.";; esac\n'
+            % (tmp_path / "answer"),
+            "ip": 'echo \'[{"dst":"10.10.10.0/31","gateway":"169.254.6.1","dev":"tcA","protocol":"186"}]\'\n',
+        },
+    )
+    script = tgw.REFRESH_SCRIPT % {"namespace": "tgw", "speakers": ["tgwtwin-x-2", "tgwtwin-x-3"], "proto": 186}
+    found = run_remote(script, environment)
+    assert found["speakers"]["tgwtwin-x-2"] == {"neighbors": session, "routes": table}
+    assert found["speakers"]["tgwtwin-x-3"] == {}, "a speaker that does not answer reads as nothing (sessions down)"
+    assert tgw.parse_kernel_routes(found["kernel"]) == {"10.10.10.0/31": [("169.254.6.1", "tcA")]}
+
+
+def test_the_observe_script_reports_interfaces_and_which_speakers_run(tmp_path):
+    conf, run = tmp_path / "etc", tmp_path / "run"
+    for name, pid in (("tgwtwin-a-2", os.getpid()), ("tgwtwin-a-3", 2**22 + 1)):  # above any pid_max: never running
+        (conf / name).mkdir(parents=True)
+        (conf / name / "bgpd.conf").write_text("router bgp 64513\n")
+        (run / name).mkdir(parents=True)
+        (run / name / "bgpd.pid").write_text("%d\n" % pid)
+    (conf / "other").mkdir()
+    (conf / "other" / "bgpd.conf").write_text("not ours\n")
+    environment = fake_tools(tmp_path, {"ip": 'echo \'[{"ifname": "lo", "addr_info": []}]\'\n'})
+    script = tgw.OBSERVE_SCRIPT % {"namespace": "tgw", "conf": str(conf), "run": str(run), "prefix": tgw.SPEAKER_PREFIX}
+    found = run_remote(script, environment)
+    assert found["interfaces"] == [{"ifname": "lo", "addr_info": []}]
+    assert found["speakers"] == {
+        "tgwtwin-a-2": {"config": "router bgp 64513\n", "running": True},
+        "tgwtwin-a-3": {"config": "router bgp 64513\n", "running": False},
+    }
