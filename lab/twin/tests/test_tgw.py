@@ -41,8 +41,8 @@ def stand_in_peer(peer_id, node, tgw_address, inside, peer_asn=NODE_ASN, state="
 
 
 def peers_ab(**overrides):
-    a, _ = stand_in_peer(PEER_A, "10.0.1.10", "10.99.0.1", "169.254.6.0/29", **overrides)
-    b, _ = stand_in_peer(PEER_B, "10.0.1.11", "10.99.0.2", "169.254.7.0/29")
+    a, _peer = stand_in_peer(PEER_A, "10.0.1.10", "10.99.0.1", "169.254.6.0/29", **overrides)
+    b, _peer = stand_in_peer(PEER_B, "10.0.1.11", "10.99.0.2", "169.254.7.0/29")
     return [a, b]
 
 
@@ -184,7 +184,7 @@ def test_deleted_peers_are_removed_and_other_peers_untouched():
     vm = FakeVM()
     twin = TgwTwin(vm, log=lambda _m: None)
     twin.reconcile(peers_ab())
-    deleting, _ = stand_in_peer(PEER_A, "10.0.1.10", "10.99.0.1", "169.254.6.0/29", state="deleting")
+    deleting, _peer = stand_in_peer(PEER_A, "10.0.1.10", "10.99.0.1", "169.254.6.0/29", state="deleting")
     commands = twin.reconcile([deleting, peers_ab()[1]])
     assert list(vm.links) == [tgw.link_name(PEER_B)] and vm.lo == {"10.99.0.2"}
     assert all(PEER_B[-13:] not in command for command in commands), "peer B's speakers were not restarted"
