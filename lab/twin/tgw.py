@@ -25,6 +25,7 @@ the inbound policy) whatever FRR says about next-hop reachability: a zebra-less 
 import ipaddress
 import json
 import threading
+import time
 
 from lab.aws.routing import RouteProvider
 
@@ -349,10 +350,14 @@ def _script(commands):
 class TgwTwin(RouteProvider):
     """The TGW end of every Connect peer, in netns `namespace` of `host`; also the stand-in's RouteProvider."""
 
-    def __init__(self, host, namespace="tgw", log=print):
+    def __init__(self, host, namespace="tgw", log=print, resync_seconds=30.0):
         self.host = host
         self.namespace = namespace
         self.log = log
+        # An unchanged peer set is trusted for resync_seconds without looking at the VM (one SSH call costs ~2 s
+        # under TCG); after that, or whenever the peers change, reconcile observes the netns and repairs drift.
+        self.resync_seconds = resync_seconds
+        self._converged = None  # (desired state, time.monotonic()) of the last reconcile that observed the VM
         self._lock = threading.Lock()
         self._peers = {}  # peer id -> {'link', 'peer_address', 'peer_bgp_address', 'speakers'}
         self._status = {}  # peer id -> {tgw bgp address: up/down}
@@ -364,12 +369,18 @@ class TgwTwin(RouteProvider):
         return parse_observed(json.loads(self.host.ssh("python3 -", stdin=script).stdout))
 
     def reconcile(self, peers):
-        """Converge the netns to the wanted peers; returns the commands it ran ([] when nothing changed)."""
+        """Converge the netns to the wanted peers; returns the commands it ran ([] when nothing changed).
+
+        If the call raises (SSH, a failed command), the next call observes again: nothing is assumed converged.
+        """
         desired = desired_state(peers, log=self.log)
+        if self._converged and self._converged[0] == desired and time.monotonic() - self._converged[1] < self.resync_seconds:
+            return []
         commands = plan_commands(desired, self.observe(), self.namespace)
         if commands:
             self.log("tgw twin: %d change(s) for %d Connect peer(s)" % (len(commands), len(desired["peers"])))
             self.host.ssh("sh -s", stdin=_script(commands))
+        self._converged = (desired, time.monotonic())
         with self._lock:
             self._peers = desired["peers"]
             self._status = {p: s for p, s in self._status.items() if p in self._peers}
@@ -416,5 +427,6 @@ class TgwTwin(RouteProvider):
         commands = plan_commands(empty, self.observe(), self.namespace)
         commands.append("ip -n %s route flush proto %d" % (self.namespace, ROUTE_PROTOCOL))
         self.host.ssh("sh -s", stdin=_script(commands))
+        self._converged = None
         with self._lock:
             self._peers, self._status, self._prefixes = {}, {}, {}

@@ -174,10 +174,17 @@ def test_first_reconcile_builds_links_addresses_and_two_speakers_per_peer_then_n
     assert "ip netns exec tgw /usr/lib/frr/bgpd -d -Z -N %s" % tgw.speaker_name(PEER_A, "169.254.6.3") in script
     assert "-l 169.254.6.3 -i /var/run/frr/%s/bgpd.pid" % tgw.speaker_name(PEER_A, "169.254.6.3") in script
     assert script.index("addr add 169.254.6.3/29") < script.index("-l 169.254.6.3"), "the address exists before bgpd binds it"
-    # idempotent: the second reconcile only observes
+    # unchanged peers within resync_seconds: not even an SSH call (the daemon calls this every 2 s)
+    calls = len(vm.commands)
+    assert twin.reconcile(peers_ab()) == [] and len(vm.commands) == calls
+    # a changed peer set is always observed and applied at once
+    assert twin.reconcile(peers_ab()[1:]) and tgw.link_name(PEER_A) not in vm.links
+    assert twin.reconcile(peers_ab()) and tgw.link_name(PEER_A) in vm.links
+    calls = len(vm.commands)
+    # after resync_seconds it observes, and finds nothing to do
+    twin.resync_seconds = 0
     assert twin.reconcile(peers_ab()) == []
-    assert len(vm.mutations()) == 1
-    assert [c for c, _s in vm.commands[-1:]] == ["python3 -"]
+    assert [c for c, _s in vm.commands[calls:]] == ["python3 -"], "observed only, nothing mutated"
 
 
 def test_deleted_peers_are_removed_and_other_peers_untouched():
@@ -193,7 +200,7 @@ def test_deleted_peers_are_removed_and_other_peers_untouched():
 
 def test_drift_is_repaired_a_crashed_speaker_restarts_and_a_changed_asn_restarts_only_its_speakers():
     vm = FakeVM()
-    twin = TgwTwin(vm, log=lambda _m: None)
+    twin = TgwTwin(vm, log=lambda _m: None, resync_seconds=0)
     twin.reconcile(peers_ab())
     crashed = tgw.speaker_name(PEER_B, "169.254.7.2")
     vm.speakers[crashed]["running"] = False
@@ -209,7 +216,7 @@ def test_drift_is_repaired_a_crashed_speaker_restarts_and_a_changed_asn_restarts
 
 def test_a_link_with_another_remote_is_recreated_and_its_speakers_restarted():
     vm = FakeVM()
-    twin = TgwTwin(vm, log=lambda _m: None)
+    twin = TgwTwin(vm, log=lambda _m: None, resync_seconds=0)
     twin.reconcile(peers_ab())
     vm.links[tgw.link_name(PEER_A)]["remote"] = "10.0.1.99"
     commands = twin.reconcile(peers_ab())
