@@ -12,6 +12,11 @@ Per wanted Connect peer (state pending or available):
   routes with a non-empty AS_PATH: with PeerAsn == TGW ASN (iBGP) the session is up and nothing is accepted,
   which is what AWS does.
 
+reconcile() observes the netns with one SSH call and applies a plan with one more; an unchanged peer set is
+trusted for `resync_seconds` (30 s) without any SSH call, so calling it every 2 s costs nothing, and drift (a
+crashed bgpd, a deleted link) is repaired within that time. Measured on the lab VM under TCG: create 2 peers
+10.2 s, observe-only 2.6 s (mostly SSH set-up), refresh 3.4-4.3 s, BGP up and route accepted 4-9 s later.
+
 refresh() reads FRR's live state (one vtysh per speaker, all in parallel, one SSH call in all) into a cache
 that the RouteProvider methods answer from, and programs the accepted prefixes into the `tgw` kernel table
 (`proto 186`) through the tunnels: via the peer's .1 on its GRE link. When a path's kept BGP next hop is the
