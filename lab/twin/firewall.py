@@ -4,7 +4,7 @@ What AWS Network Firewall does, translated to one nftables table (`inet calico_e
 atomically by one `nft -f` transaction) on the forward hook of the `firewall` namespace:
 - stateful: packets of flows already accepted (ct established,related) pass; rules decide on a flow's first
   packet (the client's), so `flow:to_server` / `from_client` / `not_established` hold by construction;
-- DEFAULT_ACTION_ORDER: every PASS rule of every group, then DROP and REJECT, then ALERT (log and go on);
+- DEFAULT_ACTION_ORDER: every PASS rule of every group, then DROP, then REJECT, then ALERT (log and go on);
   unmatched traffic passes (AWS allows no StatefulDefaultActions in this order);
 - STRICT_ORDER: groups by Priority, rules in list order, first PASS/DROP/REJECT wins, ALERT logs and goes
   on; then StatefulDefaultActions (aws:drop_strict / aws:drop_established drop, aws:alert_* log), else pass;
@@ -36,7 +36,7 @@ INFORMATIONAL_KEYWORDS = ("sid", "msg", "metadata", "rev", "classtype", "referen
 FIRST_PACKET_FLOW_SETTINGS = ("to_server", "from_client", "not_established")
 DROP_DEFAULTS = ("aws:drop_strict", "aws:drop_established")
 ALERT_DEFAULTS = ("aws:alert_strict", "aws:alert_established")
-ACTION_RANK = {"PASS": 0, "DROP": 1, "REJECT": 1, "ALERT": 2}
+ACTION_RANK = {"PASS": 0, "DROP": 1, "REJECT": 2, "ALERT": 3}  # AWS: pass, drop, reject, alert
 FAIL_CLOSED_KEY = "fail-closed"
 DEFAULT_DROP_KEY = "default:drop"
 DEFAULT_ALERT_KEY = "default:alert"

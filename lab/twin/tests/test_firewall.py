@@ -82,9 +82,9 @@ def test_role_rule_group_renders_pass_then_drop_counted_by_sid():
 def test_default_action_order_puts_pass_before_drop_and_alert_last_whatever_the_list_order():
     rules = [
         rule("ALERT", 1, destination="10.2.0.0/16"),
+        rule("REJECT", 4, destination="10.2.0.11"),
         rule("DROP", 2, destination="10.2.0.10"),
         rule("PASS", 3, source="10.10.10.0/31", destination="10.2.0.10", destination_port="5432"),
-        rule("REJECT", 4, destination="10.2.0.11"),
     ]
     lines = chain_lines(render_ruleset(policy(), {ARN: group(rules)}))[1:]
     assert [line.split("counter name ")[1].split()[0] for line in lines] == [
