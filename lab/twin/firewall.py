@@ -71,56 +71,47 @@ def _split_items(value):
     return [item for item in text.split(",") if item]
 
 
-def _addresses(value, variables, fail, field):
-    """'ANY' | CIDR | $VAR | [a,!b,...] -> (positive networks, negated networks); ([], []) = any."""
+def _selection(value, variables, fail, field, kind, parse):
+    """'ANY' | item | $VAR | [a,!b,$C,...] -> (positive values, negated values); ([], []) = any."""
     positive, negative = [], []
     if str(value).strip().upper() == "ANY":
         return positive, negative
     for item in _split_items(value):
-        negated = item.startswith("!")
         bare = item.lstrip("!")
         if bare.startswith("$"):
             if bare[1:] not in variables:
-                fail(field, "IP set variable %s is not defined (the twin does not know HOME_NET's VPC CIDR)" % bare)
-            networks = [ipaddress.ip_network(cidr, strict=False) for cidr in variables[bare[1:]]]
+                fail(field, "%s variable %s is not defined (the twin does not know HOME_NET's VPC CIDR)" % (kind, bare))
+            values = [parse(str(entry)) for entry in variables[bare[1:]]]
         elif bare.upper() == "ANY":
             fail(field, "ANY inside a list is not supported")
         else:
-            try:
-                networks = [ipaddress.ip_network(bare, strict=False)]
-            except ValueError:
-                fail(field, "%r is not an IP address or CIDR block" % bare)
-        (negative if negated else positive).extend(networks)
+            values = [parse(bare)]
+        (negative if item.startswith("!") else positive).extend(values)
     return positive, negative
 
 
-def _port_range(item, fail, field):
-    low, _sep, high = item.partition(":")
-    try:
-        bounds = (int(low) if low else 0, int(high) if high else 65535) if _sep else (int(low), int(low))
-    except ValueError:
-        fail(field, "%r is not a port or port range" % item)
-    if not 0 <= bounds[0] <= bounds[1] <= 65535:
-        fail(field, "%r is out of range" % item)
-    return bounds
+def _addresses(value, variables, fail, field):
+    def parse(text):
+        try:
+            return ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            fail(field, "%r is not an IP address or CIDR block" % text)
+
+    return _selection(value, variables, fail, field, "IP set", parse)
 
 
 def _ports(value, variables, fail, field):
-    """'ANY' | 80 | 1:1024 | $VAR | [80,443,!8080] -> (positive ranges, negated ranges); ([], []) = any."""
-    positive, negative = [], []
-    if str(value).strip().upper() == "ANY":
-        return positive, negative
-    for item in _split_items(value):
-        negated = item.startswith("!")
-        bare = item.lstrip("!")
-        if bare.startswith("$"):
-            if bare[1:] not in variables:
-                fail(field, "port set variable %s is not defined" % bare)
-            ranges = [_port_range(str(port), fail, field) for port in variables[bare[1:]]]
-        else:
-            ranges = [_port_range(bare, fail, field)]
-        (negative if negated else positive).extend(ranges)
-    return positive, negative
+    def parse(text):
+        low, separator, high = text.partition(":")
+        try:
+            bounds = (int(low) if low else 0, int(high) if high else 65535) if separator else (int(low), int(low))
+        except ValueError:
+            fail(field, "%r is not a port or port range" % text)
+        if not 0 <= bounds[0] <= bounds[1] <= 65535:
+            fail(field, "%r is out of range" % text)
+        return bounds
+
+    return _selection(value, variables, fail, field, "port set", parse)
 
 
 def _nft_set(items):

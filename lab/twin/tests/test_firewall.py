@@ -170,6 +170,8 @@ def test_stateless_defaults_pass_bypasses_and_drop_drops_everything():
         (group([rule("DROP", 7, options=[{"Keyword": "flow", "Settings": ["established,to_server"]}])]), "RuleOptions.flow"),
         (group([rule("PASS", 7, source="$HOME_NET")]), "Header.Source"),
         (group([rule("PASS", 7, protocol="IP", destination_port="80")]), "Header.DestinationPort"),
+        (group([rule("PASS", 7, destination_port="[80,70000]")]), "Header.DestinationPort"),
+        (group([rule("PASS", 7, source_port="$NOPE")]), "Header.SourcePort"),
         (group([rule("PASS", 7, source="10.0.0.0/8", destination="fd00::/64")]), "Header"),
         (group([rule("PASS", 7)], order="STRICT_ORDER"), "StatefulRuleOptions.RuleOrder"),
     ],
