@@ -124,12 +124,10 @@ def selector_matches(selector, labels):
         key, op, value = match.group("key"), re.sub(r"\s+", " ", match.group("op")), match.group("value")
         if op in ("in", "not in"):
             values = {_strip_quotes(v) for v in value.strip("{}").split(",") if v.strip()}
-            found = key in labels and labels[key] in values
-            if found != (op == "in"):
-                return False
-        elif op == "==" and labels.get(key) != _strip_quotes(value):
-            return False
-        elif op == "!=" and key in labels and labels[key] == _strip_quotes(value):
+        else:
+            values = {_strip_quotes(value)}
+        found = key in labels and labels[key] in values
+        if found != (op in ("in", "==")):
             return False
     return True
 
@@ -714,7 +712,8 @@ def bird_hash(config):
 
 OBSERVE = """\
 echo '@@netns'; ip netns list 2>/dev/null | awk '{{print $1}}'
-echo '@@state'; for f in {state}/*.json; do [ -e "$f" ] || continue; printf '%s ' "$(basename "$f" .json)"; tr -d '\\n' < "$f"; echo; done
+echo '@@state'; for f in {state}/*.json; do [ -e "$f" ] || continue
+  printf '%s ' "$(basename "$f" .json)"; tr -d '\\n' < "$f"; echo; done
 echo '@@bird'; if [ -s {pid} ] && kill -0 "$(cat {pid})" 2>/dev/null; then echo running; birdc -s {ctl} show protocols 2>&1; fi
 echo '@@end'
 """.format(state=STATE_DIR, pid=BIRD_PID, ctl=BIRD_CTL)
@@ -802,13 +801,13 @@ def create_commands(name, spec):
         ]
         if spec["kind"] == "egw":
             nft = (
-                "table ip calico-twin {\n chain postrouting {\n  type nat hook postrouting priority 100; policy accept;\n"
-                '  oifname "eth0" ip saddr != %s masquerade\n }\n}\n' % ip
+                "table ip calico-twin { chain postrouting { type nat hook postrouting priority 100; policy accept; "
+                'oifname "eth0" ip saddr != %s masquerade; } }' % ip
             )
             cmds += [
                 "ip netns exec %s sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 "
                 "net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0" % ns,
-                "printf %s | ip netns exec %s nft -f -" % (shlex.quote(nft), ns),
+                "printf '%%s\\n' %s | ip netns exec %s nft -f -" % (shlex.quote(nft), ns),
             ]
         else:
             table = spec["table"]
