@@ -802,7 +802,7 @@ def create_commands(name, spec):
         if spec["kind"] == "egw":
             nft = (
                 "table ip calico-twin { chain postrouting { type nat hook postrouting priority 100; policy accept; "
-                'oifname "eth0" ip saddr != %s masquerade; } }' % ip
+                'oifname "eth0" ip saddr != %s masquerade; }; }' % ip
             )
             cmds += [
                 "ip netns exec %s sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 "
@@ -847,6 +847,9 @@ def delete_commands(name, spec):
     return [c + " 2>/dev/null || true" for c in cmds] + ["rm -f %s/%s.json" % (STATE_DIR, name)]
 
 
+_KIND_ORDER = {"client": 0, "egw": 1, "routes": 2}
+
+
 def plan_node(desired, observed):
     """Commands that take the node from observed to desired: {'commands': [...], 'bird': None|'start'|'configure'}.
 
@@ -855,12 +858,13 @@ def plan_node(desired, observed):
     commands = []
     wanted = desired["specs"]
     recorded = {k: v for k, v in observed["state"].items() if k != "bird"}
-    for name in sorted(recorded):
+    # Clients route through gateway veths: delete clients first, create gateways first.
+    for name in sorted(recorded, key=lambda n: (_KIND_ORDER.get(recorded[n].get("kind"), 0), n)):
         spec = recorded[name]
         missing_netns = spec.get("netns") and spec["netns"] not in observed["netns"]
         if wanted.get(name) != spec or missing_netns:
             commands += delete_commands(name, spec)
-    for name in sorted(wanted):
+    for name in sorted(wanted, key=lambda n: (-_KIND_ORDER.get(wanted[n].get("kind"), 0), n)):
         spec = wanted[name]
         missing_netns = spec.get("netns") and spec["netns"] not in observed["netns"]
         if recorded.get(name) != spec or missing_netns:
@@ -874,7 +878,7 @@ def plan_node(desired, observed):
     elif (observed["state"].get("bird") or {}).get("sha256") != digest:
         bird = "configure"
     if commands:
-        commands = ["set -u", "install -d %s %s" % (STATE_DIR, CONFIG_DIR), *commands]
+        commands = ["set -eu", "install -d %s %s" % (STATE_DIR, CONFIG_DIR), *commands]
     return {"commands": commands, "bird": bird, "bird_sha256": digest}
 
 
@@ -899,7 +903,7 @@ def bird_commands(action, digest):
 def close_commands(observed):
     """Everything the twin created on a node, removed: BIRD stopped (and its kernel routes), specs deleted."""
     cmds = ["test -s %s && kill $(cat %s) 2>/dev/null || true" % (BIRD_PID, BIRD_PID), "sleep 1"]
-    for name in sorted(observed["state"]):
+    for name in sorted(observed["state"], key=lambda n: (_KIND_ORDER.get(observed["state"][n].get("kind"), 0), n)):
         if name != "bird":
             cmds += delete_commands(name, observed["state"][name])
     cmds += [
