@@ -120,6 +120,8 @@ def lab(tmp_path):
         run("ip", "netns", "add", TGW_NS)
         for ns in (NODE_NS, TGW_NS):
             run("ip", "-n", ns, "link", "set", "lo", "up")
+        # Strict reverse-path filtering everywhere on the node, as the lab image has it (lab/vm/customize.sh).
+        run("ip", "netns", "exec", NODE_NS, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=1", "net.ipv4.conf.default.rp_filter=1")
         run("ip", "-n", NODE_NS, "link", "add", "eth1", "type", "veth", "peer", "name", "vpc", "netns", TGW_NS)
         for address in ("10.0.1.10/24", "169.254.6.1/29"):
             run("ip", "-n", NODE_NS, "addr", "add", address, "dev", "eth1")
