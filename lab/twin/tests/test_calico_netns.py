@@ -24,6 +24,7 @@ import pytest
 
 from lab.twin import calico
 from lab.twin.tests.test_calico import calico_manifests, role_cluster
+from tests.vm.test_gre_tunnel_vm import wait_for
 
 NODE_NS, TGW_NS = "tct-node", "tct-tgw"
 TGW_BIRD = """
@@ -90,16 +91,6 @@ class NetnsHost(object):
         with open(path, "w") as handle:
             handle.write(text)
         os.chmod(path, int(mode, 8))
-
-
-def _wait(predicate, timeout, interval=0.5):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture
@@ -182,10 +173,10 @@ def test_twin_peers_with_a_real_bird_and_carries_client_traffic_through_the_gate
             states = {p["peerIP"]: p["state"] for p in twin.sessions("node-a") or []}
             return states if states == {"169.254.6.2": "Established", "169.254.6.3": "Established"} else None
 
-        assert _wait(established, 30), diagnostics(lab)
+        assert wait_for(established, 30), diagnostics(lab)
         up = time.monotonic() - started
         # The TGW learned only the egress block, with the tunnel's .1 as next hop (no source address: BIRD used .1).
-        assert _wait(lambda: "10.10.10.0/31 via 169.254.6.1" in tgw_routes(lab), 15), tgw_routes(lab)
+        assert wait_for(lambda: "10.10.10.0/31 via 169.254.6.1" in tgw_routes(lab), 15), tgw_routes(lab)
         routes = tgw_routes(lab)
         # Only the egress pool leaves: its /31 block and, because the BGPFilter's "In pool -> Accept" runs before
         # calico_aggr(), also the gateway pod's /32 that BIRD learned from the kernel (as Calico v3.31 would).
