@@ -952,6 +952,7 @@ class CalicoTwin(object):
                 result[node_name] = self._reconcile_node(node_name, host, addresses, objects)
                 self.errors.pop(node_name, None)
             except Exception as exc:  # one node failing must not stop the others; the message says which
+                self.sessions_cache[node_name] = None  # unknown now: CalicoNodeStatus says "not reported", never stale
                 message = "calico twin: node %s: %s" % (node_name, exc)
                 if self.errors.get(node_name) != message:
                     self.log(message)

@@ -508,6 +508,7 @@ def test_a_failing_node_does_not_stop_the_others():
     assert result["node-a"].startswith("error: ssh: connect") and result["node-b"] == "changed"
     twin.reconcile()
     assert messages.count("calico twin: node node-a: ssh: connect to host refused") == 1, "reported once, not every 2 s"
+    assert twin.sessions("node-a") is None and twin.sessions("node-b") is not None
 
 
 def test_stand_in_without_reporter_keeps_its_own_sessions():
