@@ -32,7 +32,7 @@ router id {address};
 listen bgp address {address};
 protocol device {{ scan time 1; }}
 protocol direct {{ interface "*"; }}
-protocol kernel {{ scan time 1; import none; export {kernel_export}; }}
+{kernel}
 protocol bgp tgw {{
   local as 64513;
   neighbor 169.254.6.1 as 64512;
@@ -45,6 +45,7 @@ protocol bgp tgw {{
   error wait time 1, 5;
 }}
 """
+KERNEL = "protocol kernel { scan time 1; import none; export where source = RTS_BGP; }"
 PROBE = "exec 3<>/dev/tcp/10.2.0.10/5432; timeout 5 cat <&3"
 SERVICE = """
 import socket
@@ -122,10 +123,11 @@ def lab(tmp_path):
         run("ip", "-n", NODE_NS, "link", "set", "eth1", "up")
         run("ip", "-n", TGW_NS, "link", "set", "vpc", "up")
         run("ip", "-n", NODE_NS, "route", "add", "default", "via", "10.0.1.1")
-        # Two speakers, as the TGW has (one BIRD cannot hold two sessions to one neighbour); one installs routes.
-        for suffix, export in (("2", "where source = RTS_BGP"), ("3", "none")):
+        # Two speakers, as the TGW has (one BIRD cannot hold two sessions to one neighbour); only one has a kernel
+        # protocol: a second one would delete the first's routes (both are proto bird in one table).
+        for suffix, kernel in (("2", KERNEL), ("3", "")):
             config = tmp_path / ("tgw%s.cfg" % suffix)
-            config.write_text(TGW_BIRD.format(address="169.254.6." + suffix, kernel_export=export))
+            config.write_text(TGW_BIRD.format(address="169.254.6." + suffix, kernel=kernel))
             ctl, pid = str(tmp_path / ("tgw%s.ctl" % suffix)), str(tmp_path / ("tgw%s.pid" % suffix))
             run("ip", "netns", "exec", TGW_NS, "bird", "-c", str(config), "-s", ctl, "-P", pid)
         tgw_ctl = str(tmp_path / "tgw2.ctl")
