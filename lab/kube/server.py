@@ -148,6 +148,9 @@ class Cluster:
         self.writes = []  # (verb, kind, namespace, name) of every non-dry-run mutation
         self.requests = []
         self.idle_nodes = set()  # nodes whose TGW sessions stay Active in CalicoNodeStatus
+        # Optional callable(node name) -> [{peerIP, type, state, since}] or None (not reported yet): live sessions
+        # (the lab's Calico twin reads BIRD). Called under the lock, so it must answer from a cache, never block.
+        self.session_reporter = None
         self.rollout_reads = 1  # reads of the calico-node DaemonSet before a rollout completes
         self._rollout_pending = 0
         self.calico_version = calico_version
@@ -444,12 +447,21 @@ class Cluster:
         if "status" not in obj:  # calico-node reports after its first update period
             obj["status"] = {}
             return
-        peers = []
-        for key, peer in self.objects.items():
-            if key[1] != "bgppeers" or peer["spec"].get("node") != node:
-                continue
-            state = "Active" if node in self.idle_nodes else "Established"
-            peers.append({"peerIP": peer["spec"]["peerIP"], "type": "NodePeer", "state": state, "since": "2026-01-01 00:00:00"})
+        if self.session_reporter is not None:
+            peers = self.session_reporter(node)
+            if peers is None:  # the node has not reported yet
+                obj["status"] = {}
+                return
+            peers = [dict(peer) for peer in peers]
+        else:
+            peers = []
+            for key, peer in self.objects.items():
+                if key[1] != "bgppeers" or peer["spec"].get("node") != node:
+                    continue
+                state = "Active" if node in self.idle_nodes else "Established"
+                peers.append(
+                    {"peerIP": peer["spec"]["peerIP"], "type": "NodePeer", "state": state, "since": "2026-01-01 00:00:00"}
+                )
         established = sum(1 for p in peers if p["state"] == "Established")
         obj["status"] = {
             "lastUpdated": _now(),
