@@ -52,9 +52,9 @@ pytest: venv vm-deps  ## Every pytest layer (units, packaging, vm, ...)
 	python -m pytest
 
 # The VM layer (lab/vm, tests/vm): QEMU TCG boots a cached Debian image built with mmdebstrap.
-VM_DEBS := qemu-system-x86 mmdebstrap e2fsprogs openssh-client nftables
+VM_DEBS := qemu-system-x86 mmdebstrap e2fsprogs openssh-client nftables bird
 
-vm-deps:  ## Debian packages of the VM and lab layers (QEMU, mmdebstrap, e2fsprogs, ssh; nft checks the firewall twin's rules)
+vm-deps:  ## Debian packages of the VM and lab layers (QEMU, mmdebstrap, e2fsprogs, ssh; nft and bird check what the twins render)
 	tools/apt-install.sh $(VM_DEBS)
 
 vm-start: venv vm-deps  ## Build (once, cached in ~/.cache/calico-egress-lab/vm) and boot the lab VM; prints its inventory

@@ -2,8 +2,7 @@
 
 Inputs are the objects the calico role writes: build_manifests() (plugins/module_utils/calico_manifests.py) applied
 to the Kubernetes stand-in, which also schedules the EgressGateway pods. BIRD configs are checked with the real
-BIRD 1.6 parser (`bird -p`) when bird is installed (tools/apt-install.sh bird); otherwise those tests are skipped
-and say so.
+BIRD 1.6 parser (`bird -p`); make vm-deps installs bird on the host, and without it those tests fail and say so.
 """
 
 import copy
@@ -85,7 +84,7 @@ def peer_block(config, name):
 
 def bird_parse(tmp_path, config):
     if not BIRD:
-        pytest.skip("bird is not installed on this host (tools/apt-install.sh bird): BIRD's own parser did not run")
+        pytest.fail("bird is not installed on this host (tools/apt-install.sh bird): BIRD's own parser did not run")
     path = tmp_path / "bird.cfg"
     path.write_text(config)
     return subprocess.run([BIRD, "-p", "-c", str(path)], capture_output=True, text=True, check=False)

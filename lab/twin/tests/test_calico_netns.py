@@ -97,16 +97,16 @@ class NetnsHost(object):
 @pytest.fixture
 def lab(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces: the real-kernel check did not run")
+        pytest.fail("needs root for network namespaces: the real-kernel check did not run")
     for tool in ("bird", "birdc", "nft", "ip", "nsenter"):
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
-            pytest.skip("%s is not installed (tools/apt-install.sh bird nftables): the real-kernel check did not run" % tool)
+            pytest.fail("%s is not installed (tools/apt-install.sh bird nftables): the real-kernel check did not run" % tool)
     if os.path.exists(calico.RUN_DIR):
-        pytest.skip("%s exists: another twin runs on this host" % calico.RUN_DIR)
+        pytest.fail("%s exists: another twin runs on this host" % calico.RUN_DIR)
     for ns in (NODE_NS, TGW_NS, "egw-egress-gateway-0", "client-app"):
         run("ip", "netns", "del", ns, check=False)
     if run("ip", "netns", "add", NODE_NS, check=False).returncode != 0:
-        pytest.skip("cannot create network namespaces here: the real-kernel check did not run")
+        pytest.fail("cannot create network namespaces here: the real-kernel check did not run")
     processes = []
     try:
         run("ip", "netns", "add", TGW_NS)
