@@ -30,6 +30,12 @@ socketserver.ThreadingTCPServer.allow_reuse_address = True
 socketserver.ThreadingTCPServer(("0.0.0.0", PORT), Echo).serve_forever()
 """
 
+
+def echo_service(port=SERVICE_PORT):
+    """Python source of the protected service: answers every TCP connection with `client <source address>`."""
+    return ECHO_SERVICE.replace("PORT", str(port))
+
+
 # Each namespace: forwarding on, no reverse-path filter (the image is strict by default; these are routers).
 _NAMESPACE = """
 ip netns add {ns}
@@ -73,7 +79,7 @@ def aws_script():
         "ip -n firewall route add default via 100.64.0.5",
         "ip -n service route add default via 10.2.0.1",
         "install -d /usr/local/lib/calico-egress-lab",
-        "cat > /usr/local/lib/calico-egress-lab/echo.py <<'PY'\n%sPY" % ECHO_SERVICE.replace("PORT", str(SERVICE_PORT)),
+        "cat > /usr/local/lib/calico-egress-lab/echo.py <<'PY'\n%sPY" % echo_service(),
         "systemd-run --unit calico-egress-lab-echo ip netns exec service python3 /usr/local/lib/calico-egress-lab/echo.py",
     ]
     return "\n".join(lines) + "\n"

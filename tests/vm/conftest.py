@@ -24,7 +24,7 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line("%-40s %7.1f" % (name, seconds))
 
 
-# Module scope: the VM is gone before the lab layer (tests/lab) boots its three.
+# Module scope: the VM is gone before the lab layer (tests/lab_e2e) boots its three.
 @pytest.fixture(scope="module")
 def vm():
     started = time.monotonic()

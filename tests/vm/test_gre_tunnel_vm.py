@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from tests.support.waiting import wait_for
 from tests.vm.harness import FILES, TIMINGS
 
 NODE_IP = "10.0.2.15"  # the VM's primary IPv4 (QEMU user networking)
@@ -186,16 +187,6 @@ def bird_states(vm):
         for line in lines
         if line.startswith("Global_")
     }
-
-
-def wait_for(predicate, timeout, interval=1.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 @pytest.fixture(scope="module")

@@ -22,9 +22,9 @@ import time
 
 import pytest
 
-from lab.twin import calico
+from lab.twin import calico, topology
 from lab.twin.tests.test_calico import calico_manifests, role_cluster
-from tests.vm.test_gre_tunnel_vm import wait_for
+from tests.support.waiting import wait_for
 
 NODE_NS, TGW_NS = "tct-node", "tct-tgw"
 TGW_BIRD = """
@@ -47,17 +47,6 @@ protocol bgp tgw {{
 """
 KERNEL = "protocol kernel { scan time 1; import none; export where source = RTS_BGP; }"
 PROBE = "exec 3<>/dev/tcp/10.2.0.10/5432; timeout 5 cat <&3"
-SERVICE = """
-import socket
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("10.2.0.10", 5432))
-s.listen(8)
-while True:
-    c, a = s.accept()
-    c.sendall((a[0] + "\\n").encode())
-    c.close()
-"""
 
 
 def run(*argv, check=True):
@@ -131,7 +120,7 @@ def lab(tmp_path):
             ctl, pid = str(tmp_path / ("tgw%s.ctl" % suffix)), str(tmp_path / ("tgw%s.pid" % suffix))
             run("ip", "netns", "exec", TGW_NS, "bird", "-c", str(config), "-s", ctl, "-P", pid)
         tgw_ctl = str(tmp_path / "tgw2.ctl")
-        processes.append(subprocess.Popen(["ip", "netns", "exec", TGW_NS, sys.executable, "-c", SERVICE]))
+        processes.append(subprocess.Popen(["ip", "netns", "exec", TGW_NS, sys.executable, "-c", topology.echo_service()]))
         yield {"node": NetnsHost(NODE_NS), "tgw_ctl": tgw_ctl, "tmp": tmp_path}
     finally:
         for suffix in ("2", "3"):
@@ -192,10 +181,10 @@ def test_twin_peers_with_a_real_bird_and_carries_client_traffic_through_the_gate
         flow_started = time.monotonic()
         answer = host.ssh("ip netns exec client-app timeout 10 bash -c %s" % shlex.quote(PROBE), check=False, timeout=30)
         flow = time.monotonic() - flow_started
-        assert answer.stdout.strip() == "10.10.10.0", (answer.stdout, answer.stderr)
+        assert answer.stdout.strip() == "client 10.10.10.0", (answer.stdout, answer.stderr)
         # The node's own connection is not masqueraded (the lab's firewall is what makes it time out).
         direct = host.ssh("timeout 10 bash -c %s" % shlex.quote(PROBE), check=False, timeout=30)
-        assert direct.stdout.strip() == "10.0.1.10"
+        assert direct.stdout.strip() == "client 10.0.1.10"
         # Steady state: one observation per pass, nothing else.
         calls = host.calls
         assert twin.reconcile() == {"node-a": "unchanged"} and host.calls == calls + 1

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from lab.twin import topology
 from lab.twin.firewall import FirewallTwin
 from lab.twin.tests.test_firewall import ARN, group, policy, role_rules, rule
 from lab.twin.tests.test_tgw import PEER_A, PEER_B, TGW_ASN, stand_in_peer
@@ -53,16 +54,6 @@ ip -n service route add default via 10.2.0.1
 ip -n firewall route add 10.10.10.0/31 via 100.64.9.1; ip -n firewall route add 10.0.1.10/32 via 100.64.9.1
 ip netns exec firewall sysctl -qw net.ipv4.ip_forward=1
 """
-SERVICE = """import socket
-server = socket.socket()
-server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-server.bind(("0.0.0.0", 5432))
-server.listen(5)
-while True:
-    connection, address = server.accept()
-    connection.sendall((address[0] + "\\n").encode())
-    connection.close()
-"""
 PROBE = """import socket
 client = socket.socket()
 client.settimeout(3)
@@ -95,7 +86,7 @@ def aws_vm():
     TIMINGS["boot to SSH"] = started["boot_seconds"]
     try:
         box.ssh("sh -s", stdin=TOPOLOGY)
-        box.put("/root/service.py", SERVICE)
+        box.put("/root/service.py", topology.echo_service())
         box.ssh("ip netns exec service sh -c 'nohup python3 /root/service.py >/dev/null 2>&1 &'")
         for node, router_id, asn, inside in (("a", "10.0.1.10", 64512, "169.254.6"), ("b", "10.0.1.11", TGW_ASN, "169.254.7")):
             config = BIRD.replace("@RID@", router_id).replace("@ASN@", str(asn)).replace("@IN@", inside)
@@ -162,7 +153,7 @@ def test_firewall_twin_passes_the_egress_pool_drops_the_node_and_fails_closed(aw
     groups = {ARN: group(role_rules())}
     assert timed("firewall reconcile (apply)", twin.reconcile, policy(), groups) is True
     assert twin.status == {"ok": True, "error": None, "rules": 2}
-    assert probe(aws_vm, "10.10.10.0") == "10.10.10.0", "the service sees the egress pool address"
+    assert probe(aws_vm, "10.10.10.0") == "client 10.10.10.0", "the service sees the egress pool address"
     assert probe(aws_vm, "10.0.1.10") == "FAILED TimeoutError"
     counters = twin.counters()
     pass_key, drop_key = ("calico-egress:%s" % r["RuleOptions"][-1]["Settings"][0] for r in role_rules())
@@ -173,4 +164,4 @@ def test_firewall_twin_passes_the_egress_pool_drops_the_node_and_fails_closed(aw
     assert twin.counters()["fail-closed"] >= 1
     twin.close()
     assert aws_vm.ssh("ip netns exec firewall nft list ruleset").stdout.strip() == ""
-    assert probe(aws_vm, "10.0.1.10") == "10.0.1.10", "no table, no filtering"
+    assert probe(aws_vm, "10.0.1.10") == "client 10.0.1.10", "no table, no filtering"

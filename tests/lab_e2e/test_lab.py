@@ -18,7 +18,8 @@ import boto3
 import pytest
 
 from tests.integration.playbooks.support import ROOT, run_playbook, table
-from tests.lab.conftest import TIMINGS
+from tests.lab_e2e.harness import TIMINGS
+from tests.support.waiting import wait_for
 
 LAB = os.path.join(ROOT, "inventories", "lab")
 SITE = os.path.join(ROOT, "playbooks", "site.yml")
@@ -83,16 +84,6 @@ def lab_peers():
 
 def sessions():
     return sorted(b["BgpStatus"] for p in lab_peers() for b in p["ConnectPeerConfiguration"]["BgpConfigurations"])
-
-
-def wait_for(predicate, timeout, interval=2.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
 
 
 def ssh(role, command):

@@ -1,6 +1,6 @@
 """The lab layer (make lab end to end). Needs root and the VM layer's Debian packages, like tests/vm."""
 
-TIMINGS = {}
+from tests.lab_e2e.harness import TIMINGS
 
 
 def pytest_terminal_summary(terminalreporter):
