@@ -17,6 +17,7 @@ import urllib.request
 import boto3
 import pytest
 
+from lab.aws.client import StandinClient
 from tests.integration.playbooks.support import ROOT, run_playbook, table
 from tests.lab_e2e.harness import TIMINGS
 from tests.support.waiting import wait_for
@@ -126,6 +127,20 @@ def test_second_make_lab_reuses_everything_and_changes_nothing(lab):
     assert all(result == "PASS" for result, _detail in table(output).values())
 
 
+def standin():
+    aws = world()["aws"]
+    return StandinClient(aws["endpoint_url"], region=aws["region"])
+
+
+def test_check_mode_shows_no_change_and_writes_nothing(lab, tmp_path):
+    client = standin()
+    client.reset_calls()
+    rc, recap, output = run_playbook(tmp_path, SITE, {}, "--check", "--diff", inventory=LAB)
+    assert rc == 0, output[-6000:]
+    assert {host: counts["changed"] for host, counts in recap.items()} == {"localhost": 0, "node-a": 0, "node-b": 0}
+    assert client.calls(mutating=True) == []
+
+
 def firewall_drops():
     """Packets counted by the firewall namespace's drop rules (nftables named counters)."""
     listing = ssh("aws", "ip netns exec firewall nft -j list ruleset")
@@ -210,3 +225,16 @@ def test_peer_asn_equal_to_the_tgw_asn_brings_sessions_up_but_installs_no_route(
     assert rows[("allowed_flow", "node-a -> 10.2.0.10:5432")][0] == "FAIL"
     calico = [result for (check, _target), (result, _detail) in rows.items() if check == "calico_bgp"]
     assert calico and set(calico) == {"PASS"}, "BIRD itself is happy: only the TGW drops the routes"
+
+
+def test_teardown_removes_what_the_collection_built_and_the_twins_follow(lab, tmp_path):
+    rc, _recap, output = run_playbook(tmp_path, os.path.join(ROOT, "playbooks", "teardown.yml"), {}, inventory=LAB)
+    assert rc == 0, output[-6000:]
+    assert lab_peers() == []
+    for node in ("node-a", "node-b"):
+        assert ssh(node, "ip link show dev gre-tgw").returncode != 0, "the gre_tunnel role removed the tunnel"
+    # The TGW twin followed the stand-in: no tunnel and no BGP speaker left in the TGW namespace.
+    assert wait_for(lambda: ssh("aws", "ip -n tgw -o link show type gre").stdout.count("@NONE") <= 1, 30)
+    assert wait_for(lambda: ssh("aws", "pgrep -c bgpd").stdout.strip() == "0", 30)
+    rc, recap, output = run_playbook(tmp_path, os.path.join(ROOT, "playbooks", "teardown.yml"), {}, inventory=LAB)
+    assert rc == 0 and recap["localhost"]["changed"] == 0, output[-6000:]
