@@ -80,6 +80,8 @@ def render_frr_config(name, peer_id, address, tgw_asn, peer_bgp_address, peer_as
             " neighbor %s remote-as %d" % (neighbor, int(peer_asn)),
             " neighbor %s update-source %s" % (neighbor, address),
             " neighbor %s ebgp-multihop 2" % neighbor,
+            "! The node opens the session (see README): a node that sources it from its VPC address is refused.",
+            " neighbor %s passive" % neighbor,
             " neighbor %s timers 3 9" % neighbor,
             " neighbor %s timers connect 2" % neighbor,
             " neighbor %s advertisement-interval 0" % neighbor,

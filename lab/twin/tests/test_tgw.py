@@ -146,6 +146,7 @@ def test_frr_config_is_the_aws_side_of_a_connect_peer():
         " neighbor 169.254.6.1 remote-as 64512",
         " neighbor 169.254.6.1 update-source 169.254.6.2",
         " neighbor 169.254.6.1 ebgp-multihop 2",
+        " neighbor 169.254.6.1 passive",
         " neighbor 169.254.6.1 timers 3 9",
         "bgp as-path access-list tgwtwin-non-empty-as-path permit .",
         " match as-path tgwtwin-non-empty-as-path",
