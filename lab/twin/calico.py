@@ -393,7 +393,7 @@ def host_interface(kind, *parts):
 
 
 # ---- the desired state of one node ------------------------------------------------------------------
-def desired_node_state(node_name, nodes, objects, timers=LAB_TIMERS):
+def desired_node_state(node_name, nodes, objects, timers=None):
     """Everything the twin wants on node_name: {'bird': config text, 'specs': {state name: spec}, 'peers': {...}}.
 
     nodes: {node name: node VPC IPv4 address} of every node the twin drives (the mesh and block routes use them).
@@ -471,11 +471,12 @@ def _peer_block(name, lines):
     return ["protocol bgp %s from bgp_template {" % name] + ["  " + line for line in lines] + ["}"]
 
 
-def render_bird_config(node_name, nodes, objects, local_blocks, timers=LAB_TIMERS):
+def render_bird_config(node_name, nodes, objects, local_blocks, timers=None):
     """The bird.cfg open-source Calico v3.31 confd renders for this node (bird_aggr, bird_ipam, bird.cfg in one file).
 
     Returns (config text, {protocol name: {'peerIP', 'type'}}). Calico fork-only statements (krt_tunnel) are left out.
     """
+    timers = timers or LAB_TIMERS
     node_ip = nodes[node_name]
     bgp = bgp_configuration(objects)
     node_as = bgp["as_number"]

@@ -95,7 +95,7 @@ def node_netplan(address):
     )
 
 
-def link_plan(nodes=NODES):
+def link_plan(nodes):
     """QEMU dgram links: aws eth<i> <-> node eth1, with fixed MAC addresses. Returns {vm role: [link, ...]}."""
     plan = {AWS: []}
     for index, name in enumerate(nodes, start=1):
@@ -108,8 +108,8 @@ def link_plan(nodes=NODES):
 class Topology(object):
     """The three lab VMs. machines: {"aws": Machine, "node-a": Machine, "node-b": Machine}."""
 
-    def __init__(self, nodes=NODES):
-        self.nodes = dict(nodes)
+    def __init__(self, nodes=None):
+        self.nodes = dict(nodes or NODES)
         self.machines = {role: machine.Machine(VM_PREFIX + role, multiplex=True) for role in [AWS, *self.nodes]}
 
     def running(self):

@@ -213,7 +213,7 @@ def test_every_field_variant_parses_in_bird(tmp_path):
     assert 'if ((net !~ 172.16.0.0/12)&&((defined(ifname))&&(ifname ~ "eth*"))) then { accept; }' in config
     assert "if ((net ~ [ 10.20.0.0/16{24,28} ])) then { accept; }" in config
     # node-b: the nodeSelector peer does not apply
-    assert "192.0.2.1" not in calico.desired_node_state("node-b", NODES, objects)["bird"].split("BGP Filters")[0]
+    assert "192.0.2.1" not in calico.desired_node_state("node-b", NODES, objects)["bird"].split("BGP Filters", maxsplit=1)[0]
     assert "Node_192_0_2_1" not in calico.desired_node_state("node-b", NODES, objects)["bird"]
     result = bird_parse(tmp_path, config)
     assert result.returncode == 0, result.stderr
