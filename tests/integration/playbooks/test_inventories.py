@@ -35,7 +35,7 @@ def _options(role):
 
 
 def test_every_playbook_is_tested():
-    assert PLAYBOOKS == ["reconcile_nodes.yml", "site.yml", "teardown.yml", "verify.yml"]
+    assert PLAYBOOKS == ["connect_peer_facts.yml", "reconcile_nodes.yml", "site.yml", "teardown.yml", "verify.yml"]
 
 
 @pytest.mark.parametrize("playbook", PLAYBOOKS)

@@ -191,14 +191,15 @@ def test_verify_reports_each_failing_check_with_its_message(tmp_path, aws, kube,
         assert rows[("connect_peer_bgp", node)] == ("FAIL", "no Connect peer for this node (run the tgw_connect role)")
     result, detail = rows[("firewall_route", EGRESS_POOL)]
     assert result == "FAIL" and "return traffic cannot reach the egress gateway" in detail
-    # No Connect peer facts on the nodes: the calico role refuses to build BGPPeers, and the table says why.
-    result, detail = rows[("calico_bgp", "cluster")]
-    assert result == "FAIL" and "calico_egress_connect_peer has no" in detail
+    # The Connect peers the AWS side would create (read in check mode) have no session in Calico: each is named.
+    for node in NODES.values():
+        result, detail = rows[("calico_bgp", node)]
+        assert result == "FAIL" and detail.startswith(node + " 169.254.") and detail.endswith(": NotReported")
     # The service saw the loopback address, not an egress gateway IP: the flow did not use the gateway.
     target = "localhost -> 127.0.0.1:%d" % service.port
     assert rows[("allowed_flow", target)] == ("FAIL", "service saw 127.0.0.1 (NOT inside the egress gateway pool)")
     assert rows[("denied_flow", target)] == ("PASS", "timed out as expected")
-    assert "6 checks, 1 passed, 5 failed" in output
+    assert "9 checks, 1 passed, 8 failed" in output
     assert "connect_peer_bgp, firewall_route, calico_bgp, allowed_flow failed (see the table)" in output
     assert aws.calls(mutating=True) == []
     assert {kind for _verb, kind, _ns, _name in kube.cluster.writes} <= {"CalicoNodeStatus"}
