@@ -17,7 +17,7 @@ SERVICE_PORT = 5432
 # Kubernetes node name -> VPC 1 address; the order is the aws VM's NIC order (eth1, eth2).
 NODES = {"node-a": "10.0.1.10", "node-b": "10.0.1.11"}
 VM_PREFIX = "lab-"
-MEMORY = {AWS: 768, "node": 768}
+MEMORY_MB = 768  # per VM: the guest uses ~200 MB with BIRD/FRR; QEMU TCG needs the rest
 
 ECHO_SERVICE = r"""
 import socket, socketserver
@@ -122,8 +122,7 @@ class Topology(object):
 
         def boot(role):
             try:
-                memory = MEMORY[AWS if role == AWS else "node"]
-                self.machines[role].start(memory=memory, cpus=1, log=log, links=plan[role], hostname=role)
+                self.machines[role].start(memory=MEMORY_MB, cpus=1, log=log, links=plan[role], hostname=role)
             except Exception as exc:  # noqa: BLE001 - reported after every thread ended
                 errors.append("%s: %s" % (role, exc))
 

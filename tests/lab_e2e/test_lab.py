@@ -14,11 +14,12 @@ import sys
 import time
 import urllib.request
 
-import boto3
 import pytest
 
 from lab.aws.client import StandinClient
-from tests.integration.playbooks.support import ROOT, run_playbook, table
+from lab.twin import topology
+from lab.vm import machine
+from tests.integration.playbooks.support import ROOT, parse_recap, run_playbook, table
 from tests.lab_e2e.harness import TIMINGS
 from tests.support.waiting import wait_for
 
@@ -44,10 +45,7 @@ def make_lab():
     proc = subprocess.run(["make", "lab"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=1800, check=False)
     TIMINGS["make lab #%d" % (len(TIMINGS) + 1)] = time.monotonic() - started
     output = proc.stdout + proc.stderr
-    recap = {
-        host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
-        for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", proc.stdout, re.MULTILINE)
-    }
+    recap = parse_recap(proc.stdout)
     return proc.returncode, recap, output
 
 
@@ -67,19 +65,13 @@ def world():
     return json.loads(result.stdout)["world"]
 
 
-def ec2():
+def standin():
     aws = world()["aws"]
-    return boto3.client(
-        "ec2",
-        endpoint_url=aws["endpoint_url"],
-        region_name=aws["region"],
-        aws_access_key_id=aws["access_key"],
-        aws_secret_access_key=aws["secret_key"],
-    )
+    return StandinClient(aws["endpoint_url"], region=aws["region"])
 
 
 def lab_peers():
-    peers = ec2().describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"]
+    peers = standin().client("ec2").describe_transit_gateway_connect_peers()["TransitGatewayConnectPeers"]
     return [p for p in peers if p["State"] == "available"]
 
 
@@ -88,10 +80,8 @@ def sessions():
 
 
 def ssh(role, command):
-    """A command in one lab VM (roles: aws, node-a, node-b)."""
-    info = world()
-    argv = ["ssh", *info["ssh_common_args"].split(), "-i", info["ssh_key"], "-p", str(info["hosts"][role]["port"])]
-    return subprocess.run([*argv, "root@127.0.0.1", command], capture_output=True, text=True, timeout=120, check=False)
+    """A command in one lab VM (roles: aws, node-a, node-b), over the lab's own SSH access."""
+    return machine.Machine(topology.VM_PREFIX + role).ssh(command, check=False, timeout=120)
 
 
 def verify(tmp_path, extra=None):
@@ -125,11 +115,6 @@ def test_second_make_lab_reuses_everything_and_changes_nothing(lab):
     changed = {host: counts["changed"] for host, counts in recap.items()}
     assert changed == {"localhost": 0, "node-a": 0, "node-b": 0}, output[-6000:]
     assert all(result == "PASS" for result, _detail in table(output).values())
-
-
-def standin():
-    aws = world()["aws"]
-    return StandinClient(aws["endpoint_url"], region=aws["region"])
 
 
 def test_check_mode_shows_no_change_and_writes_nothing(lab, tmp_path):

@@ -93,6 +93,14 @@ def stand_in_vars(aws, world, kube, **overrides):
     return extra
 
 
+def parse_recap(stdout):
+    """PLAY RECAP of ansible-playbook's default output as {host: {ok: n, changed: n, ...}}."""
+    return {
+        host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
+        for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", stdout, re.MULTILINE)
+    }
+
+
 def run_playbook(tmp_path, playbook, extra, *args, inventory=EXAMPLE, env=None):
     """ansible-playbook with the example inventory; returns (rc, {host: recap}, output)."""
     path = tmp_path / ("extra-%d.json" % len(list(tmp_path.glob("extra-*.json"))))
@@ -111,10 +119,7 @@ def run_playbook(tmp_path, playbook, extra, *args, inventory=EXAMPLE, env=None):
     environment.pop("K8S_AUTH_HOST", None)
     proc = subprocess.run(command, cwd=str(tmp_path), env=environment, capture_output=True, text=True, timeout=900, check=False)
     output = proc.stdout + proc.stderr
-    recap = {
-        host: {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", counts)}
-        for host, counts in re.findall(r"^(\S+)\s+: (ok=.*)$", proc.stdout, re.MULTILINE)
-    }
+    recap = parse_recap(proc.stdout)
     return proc.returncode, recap, output
 
 
